@@ -1,0 +1,1 @@
+"""HTTP API (FastAPI): routes, schemas, auth and errors; never imports torch."""

@@ -1,0 +1,104 @@
+"""Functional batch normalization: the same signature and semantics as torch.nn.functional."""
+
+import torch
+from torch import Tensor
+
+from bn._autograd import BatchNormFunction, normalize_affine
+from bn._stats import LOW_PRECISION, values_per_channel
+
+__all__ = ["batch_norm"]
+
+
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    r"""Normalize each channel (dim 1) of `input` of shape (N, C, *) over the batch and spatial dims.
+
+    y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias
+
+    Training: E and Var are the batch's (biased variance); given running buffers of shape (C,),
+    they are updated in place as running = (1 - momentum) * running + momentum * batch, the
+    variance with the unbiased estimate. Eval: E and Var are the running buffers.
+    """
+    check_batch_norm_args(input, running_mean, running_var, weight, bias, training, momentum, eps)
+    if not training:
+        return normalize_affine(input, weight, bias, running_mean, torch.rsqrt(running_var + eps))
+    output, mean, var = BatchNormFunction.apply(input, weight, bias, None, None, eps, None, None)
+    update_running_stats(running_mean, running_var, mean, var, values_per_channel(input), momentum)
+    return output
+
+
+def update_running_stats(running_mean, running_var, mean, var, count, momentum) -> None:
+    """running = (1 - m) * running + m * batch, with the unbiased batch variance; skipped if empty."""
+    if count == 0:
+        return
+    with torch.no_grad():
+        if running_mean is not None:
+            running_mean.copy_(running_mean * (1 - momentum) + mean * momentum)
+        if running_var is not None:
+            unbiased = var * (count / max(count - 1, 1))
+            running_var.copy_(running_var * (1 - momentum) + unbiased * momentum)
+
+
+def check_batch_norm_args(input, running_mean, running_var, weight, bias, training, momentum, eps) -> None:
+    """Reject what torch rejects, with torch's exception types and messages (and a hint)."""
+    if input.dim() < 2:
+        raise ValueError(f"expected at least 2D input (got {input.dim()}D input)")
+    if not input.is_floating_point():
+        raise NotImplementedError(
+            f'"batch_norm" not implemented for {input.dtype}: pass a floating-point input, e.g. input.float()'
+        )
+    if training:
+        verify_batch_size(input.size())
+    check_eps(eps, training)
+    check_momentum(momentum)
+    _check_channel_tensors(input, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias)
+    if not training:
+        for name, tensor in (("running_mean", running_mean), ("running_var", running_var)):
+            if tensor is None:
+                raise RuntimeError(f"{name} must be defined in evaluation mode")
+
+
+def verify_batch_size(size: torch.Size) -> None:
+    """Training needs more than one value per channel, or the variance is undefined."""
+    values = size[0]
+    for extent in size[2:]:
+        values *= extent
+    if values == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {size}")
+
+
+def check_eps(eps: float, training: bool) -> None:
+    """eps keeps 1/sqrt(var + eps) finite: positive in training, non-negative in eval."""
+    if training and eps <= 0.0:
+        raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
+    if eps < 0.0:
+        raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
+
+
+def check_momentum(momentum: float | None) -> None:
+    """A momentum outside [0, 1] would extrapolate the running statistics instead of averaging."""
+    if momentum is not None and not 0.0 <= momentum <= 1.0:
+        raise ValueError(f"batch_norm momentum must be in [0, 1] (or None for a cumulative average), but got {momentum}")
+
+
+def _check_channel_tensors(input: Tensor, **tensors: Tensor | None) -> None:
+    """Each per-channel tensor has C elements and a dtype the input can be combined with."""
+    channels = input.size(1)
+    for name, tensor in tensors.items():
+        if tensor is None:
+            continue
+        if tensor.numel() != channels:
+            raise RuntimeError(f"{name} should contain {channels} elements not {tensor.numel()}")
+        if tensor.dtype != input.dtype and not (input.dtype in LOW_PRECISION and tensor.dtype == torch.float32):
+            raise RuntimeError(
+                "mixed dtype (CPU): all inputs must share same datatype. "
+                f"{name} is {tensor.dtype} but input is {input.dtype}; half/bfloat16 inputs may use float32 ones"
+            )

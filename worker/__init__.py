@@ -1,0 +1,1 @@
+"""Celery adapter (worker/) and the pure training engine (worker/engine/)."""
