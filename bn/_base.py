@@ -1,5 +1,7 @@
 """State and the forward skeleton shared by every batch-norm module (mirrors torch's _NormBase)."""
 
+from typing import ClassVar
+
 import torch
 from torch import Tensor, nn
 
@@ -16,7 +18,7 @@ class BatchNormBase(nn.Module):
 
     _version = 2
     _expected_dims: tuple[int, ...] = ()
-    __constants__ = ["track_running_stats", "momentum", "eps", "num_features", "affine"]
+    __constants__: ClassVar[list[str]] = ["track_running_stats", "momentum", "eps", "num_features", "affine"]
 
     def __init__(
         self,
@@ -96,11 +98,11 @@ class BatchNormBase(nn.Module):
 
     def _normalize(self, input, running_mean, running_var, use_batch_stats: bool, factor: float) -> Tensor:
         """Plain batch norm; variants override this one step."""
-        return F.batch_norm(
-            input, running_mean, running_var, self.weight, self.bias, use_batch_stats, factor, self.eps
-        )
+        return F.batch_norm(input, running_mean, running_var, self.weight, self.bias, use_batch_stats, factor, self.eps)
 
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
+    def _load_from_state_dict(
+        self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+    ):
         """Checkpoints older than version 2 lack num_batches_tracked: start it at 0."""
         version = local_metadata.get("version", None)
         key = prefix + "num_batches_tracked"

@@ -86,7 +86,9 @@ def check_eps(eps: float, training: bool) -> None:
 def check_momentum(momentum: float | None) -> None:
     """A momentum outside [0, 1] would extrapolate the running statistics instead of averaging."""
     if momentum is not None and not 0.0 <= momentum <= 1.0:
-        raise ValueError(f"batch_norm momentum must be in [0, 1] (or None for a cumulative average), but got {momentum}")
+        raise ValueError(
+            f"batch_norm momentum must be in [0, 1] (or None for a cumulative average), but got {momentum}"
+        )
 
 
 def _check_channel_tensors(input: Tensor, **tensors: Tensor | None) -> None:
