@@ -103,11 +103,13 @@ class BatchNormBase(nn.Module):
     def _load_from_state_dict(
         self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
     ):
-        """Checkpoints older than version 2 lack num_batches_tracked: start it at 0."""
+        """Checkpoints older than version 2 lack num_batches_tracked: keep our own count, as torch does."""
         version = local_metadata.get("version", None)
         key = prefix + "num_batches_tracked"
         if (version is None or version < 2) and self.track_running_stats and key not in state_dict:
-            state_dict[key] = torch.tensor(0, dtype=torch.long)
+            own = self.num_batches_tracked
+            usable = own is not None and own.device != torch.device("meta")
+            state_dict[key] = own if usable else torch.tensor(0, dtype=torch.long)
         super()._load_from_state_dict(
             state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
         )

@@ -30,11 +30,11 @@ def centered_stats(x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Corrected two-pass statistics: (x - m0, s, mean, biased var), with s = mean(x - m0).
 
     Centering on a first mean estimate m0 keeps a large offset (mean >> std) from cancelling;
-    the correction s recovers the rounding of that estimate. The centered buffer is returned
-    so that the caller can normalize in place instead of allocating again.
+    the correction s recovers the rounding of that estimate. An empty batch gives mean 0, var 0.
+    The centered buffer is returned so that the caller can normalize in place instead of allocating again.
     """
-    dims, count = reduce_dims(x), values_per_channel(x)
-    rough_mean = x.mean(dims)
+    dims, count = reduce_dims(x), max(values_per_channel(x), 1)
+    rough_mean = x.sum(dims) / count
     centered = x - rough_mean.view(channel_view(x))
     shift = centered.sum(dims) / count
     var = ((centered * centered).sum(dims) / count - shift * shift).clamp_(min=0)
