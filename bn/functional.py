@@ -47,19 +47,24 @@ def update_running_stats(running_mean, running_var, mean, var, count, momentum) 
             running_var.copy_(running_var * (1 - momentum) + unbiased * momentum)
 
 
-def check_batch_norm_args(input, running_mean, running_var, weight, bias, training, momentum, eps) -> None:
-    """Reject what torch rejects, with torch's exception types and messages (and a hint)."""
+def check_batch_norm_args(
+    input, running_mean, running_var, weight, bias, training, momentum, eps, *, check_batch_size=True
+) -> None:
+    """Reject what torch rejects, with torch's exception types and messages (and a hint).
+
+    SyncBatchNorm passes check_batch_size=False: one rank may hold a single value per channel.
+    """
     if input.dim() < 2:
         raise ValueError(f"expected at least 2D input (got {input.dim()}D input)")
     if not input.is_floating_point():
         raise NotImplementedError(
             f'"batch_norm" not implemented for {input.dtype}: pass a floating-point input, e.g. input.float()'
         )
-    if training:
+    if training and check_batch_size:
         verify_batch_size(input.size())
     check_eps(eps, training)
     check_momentum(momentum)
-    _check_channel_tensors(input, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias)
+    check_channel_tensors(input, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias)
     if not training:
         for name, tensor in (("running_mean", running_mean), ("running_var", running_var)):
             if tensor is None:
@@ -91,7 +96,7 @@ def check_momentum(momentum: float | None) -> None:
         )
 
 
-def _check_channel_tensors(input: Tensor, **tensors: Tensor | None) -> None:
+def check_channel_tensors(input: Tensor, **tensors: Tensor | None) -> None:
     """Each per-channel tensor has C elements and a dtype the input can be combined with."""
     channels = input.size(1)
     for name, tensor in tensors.items():

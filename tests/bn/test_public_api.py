@@ -1,0 +1,51 @@
+"""The public surface of bn is locked, documented, and free of torch's own batch-norm kernel."""
+
+import inspect
+import pathlib
+import re
+
+import torch
+
+import bn
+
+EXPECTED = [
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "BatchNorm3d",
+    "BatchRenorm1d",
+    "BatchRenorm2d",
+    "GhostBatchNorm1d",
+    "GhostBatchNorm2d",
+    "SyncBatchNorm",
+    "convert",
+    "fold",
+    "functional",
+]
+
+
+def test_exported_names_are_locked_and_sorted():
+    assert bn.__all__ == EXPECTED
+    assert all(hasattr(bn, name) for name in bn.__all__)
+    assert bn.functional.__all__ == ["batch_norm"]
+
+
+def test_public_names_have_docstrings():
+    for name in bn.__all__:
+        assert inspect.getdoc(getattr(bn, name)), name
+    assert "sqrt" in bn.BatchNorm2d.__doc__ and "(N, C, H, W)" in bn.BatchNorm2d.__doc__
+
+
+def test_modules_are_torch_modules_with_torch_signature():
+    torch_params = list(inspect.signature(torch.nn.BatchNorm2d).parameters)
+    for cls in (bn.BatchNorm1d, bn.BatchNorm2d, bn.BatchNorm3d):
+        assert issubclass(cls, torch.nn.Module)
+        assert list(inspect.signature(cls).parameters) == torch_params
+    assert list(inspect.signature(bn.functional.batch_norm).parameters) == list(
+        inspect.signature(torch.nn.functional.batch_norm).parameters
+    )
+
+
+def test_bn_never_calls_torch_batch_norm_kernels():
+    forbidden = re.compile(r"torch\.(nn\.functional\.)?batch_norm|native_batch_norm|aten\.\w*batch_norm|cudnn_batch")
+    for path in pathlib.Path(bn.__file__).parent.glob("*.py"):
+        assert not forbidden.search(path.read_text()), path.name
