@@ -32,11 +32,11 @@ def normalize_affine(input: Tensor, weight, bias, mean: Tensor, invstd: Tensor) 
 
 
 def _normalize_batch(x: Tensor, weight, bias, eps: float) -> tuple[Tensor, Tensor, Tensor]:
-    """Normalize with the batch's own statistics, in the centered buffer (one allocation)."""
-    out, shift, mean, var = centered_stats(x)
-    scale, offset = affine_coefficients(weight, bias, shift, torch.rsqrt(var + eps))
+    """Normalize with the batch's own statistics, writing into the statistics' scratch buffer."""
+    scratch, rough_mean, mean, var = centered_stats(x)
+    scale, shift = affine_coefficients(weight, bias, mean - rough_mean, torch.rsqrt(var + eps))
     shape = channel_view(x)
-    out.mul_(scale.view(shape)).add_(offset.view(shape))
+    out = torch.sub(x, rough_mean.view(shape), out=scratch).mul_(scale.view(shape)).add_(shift.view(shape))
     return out, mean, var
 
 
@@ -66,18 +66,25 @@ class BatchNormFunction(torch.autograd.Function):
     def backward(ctx, grad_output, _grad_mean, _grad_var):
         input, weight, mean, invstd = ctx.saved_tensors
         x = input.to(stat_dtype(input))
-        if torch.is_grad_enabled() and ctx.group is None:
+        differentiable = torch.is_grad_enabled()  # create_graph=True: double backward wants a graph
+        if differentiable and ctx.group is None:
             mean, invstd = _differentiable_stats(x, ctx.eps)
-        dims = reduce_dims(x)
+        dims, mean = reduce_dims(x), mean.view(channel_view(x))
         dy = grad_output.to(x.dtype)
-        xmu = x - mean.view(channel_view(x))
+        work = x - mean
         sum_dy = dy.sum(dims)
-        sum_dy_xmu = (dy * xmu).sum(dims)
+        sum_dy_xmu = (dy * work if differentiable else work.mul_(dy)).sum(dims)
         grad_weight = sum_dy_xmu * invstd if weight is not None and ctx.needs_input_grad[1] else None
         grad_bias = sum_dy if ctx.needs_input_grad[2] else None
         grad_input = None
         if ctx.needs_input_grad[0]:
-            grad_input = _grad_input(ctx, dy, xmu, weight, invstd, sum_dy, sum_dy_xmu).to(input.dtype)
+            sum_dy, sum_dy_xmu = _global_sums(ctx.group, sum_dy, sum_dy_xmu)
+            scale, proj, shift = _grad_input_coefficients(weight, invstd, sum_dy, sum_dy_xmu, ctx.count, x)
+            if differentiable:
+                grad_input = dy * scale - (x - mean) * proj + shift
+            else:
+                grad_input = torch.sub(x, mean, out=work).mul_(-proj).addcmul_(dy, scale).add_(shift)
+            grad_input = grad_input.to(input.dtype)
         return grad_input, grad_weight, grad_bias, None, None, None, None, None
 
 
@@ -87,16 +94,19 @@ def _differentiable_stats(x: Tensor, eps: float) -> tuple[Tensor, Tensor]:
     return mean, torch.rsqrt(var + eps)
 
 
-def _grad_input(ctx, dy, xmu, weight, invstd, sum_dy, sum_dy_xmu) -> Tensor:
-    """dx = k * (dy - sum_dy / m - xmu * invstd^2 * sum_dy_xmu / m), k = gamma * invstd, in xmu's buffer."""
-    if ctx.group is not None:
-        sums = torch.stack([sum_dy, sum_dy_xmu])
-        dist.all_reduce(sums, group=ctx.group)
-        sum_dy, sum_dy_xmu = sums[0], sums[1]
-    shape = channel_view(dy)
-    k = invstd if weight is None else invstd * weight.to(invstd.dtype)
-    inv_count = 1.0 / max(ctx.count, 1)
-    proj = k * invstd * invstd * sum_dy_xmu * inv_count
-    if torch.is_grad_enabled():
-        return dy * k.view(shape) - xmu * proj.view(shape) - (k * sum_dy * inv_count).view(shape)
-    return xmu.mul_(-proj.view(shape)).addcmul_(dy, k.view(shape)).sub_((k * sum_dy * inv_count).view(shape))
+def _global_sums(group, sum_dy: Tensor, sum_dy_xmu: Tensor) -> tuple[Tensor, Tensor]:
+    """SyncBatchNorm: dx needs the sums over every rank's slice of the batch."""
+    if group is None:
+        return sum_dy, sum_dy_xmu
+    sums = torch.stack([sum_dy, sum_dy_xmu])
+    dist.all_reduce(sums, group=group)
+    return sums[0], sums[1]
+
+
+def _grad_input_coefficients(weight, invstd, sum_dy, sum_dy_xmu, count, x) -> tuple[Tensor, Tensor, Tensor]:
+    """dx = k * dy - (x - mean) * k * invstd^2 * sum_dy_xmu / m - k * sum_dy / m, k = gamma * invstd."""
+    k = invstd if weight is None else invstd * weight
+    k_over_m = k / max(count, 1)
+    shape = channel_view(x)
+    proj = k_over_m * invstd * invstd * sum_dy_xmu
+    return k.view(shape), proj.view(shape), (-k_over_m * sum_dy).view(shape)

@@ -27,18 +27,19 @@ def values_per_channel(input: Tensor) -> int:
 
 
 def centered_stats(x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Corrected two-pass statistics: (x - m0, s, mean, biased var), with s = mean(x - m0).
+    """Corrected two-pass statistics: (scratch buffer of x's shape, m0, mean, biased var).
 
     Centering on a first mean estimate m0 keeps a large offset (mean >> std) from cancelling;
-    the correction s recovers the rounding of that estimate. An empty batch gives mean 0, var 0.
-    The centered buffer is returned so that the caller can normalize in place instead of allocating again.
+    the correction s = mean(x - m0) recovers the rounding of that estimate. An empty batch gives
+    mean 0, var 0. The scratch buffer (its content is spent) is handed back so that the caller
+    can write the output into it: one allocation per call, which is what costs on CPU.
     """
     dims, count = reduce_dims(x), max(values_per_channel(x), 1)
     rough_mean = x.sum(dims) / count
-    centered = x - rough_mean.view(channel_view(x))
-    shift = centered.sum(dims) / count
-    var = ((centered * centered).sum(dims) / count - shift * shift).clamp_(min=0)
-    return centered, shift, rough_mean + shift, var
+    scratch = x - rough_mean.view(channel_view(x))
+    shift = scratch.sum(dims) / count
+    var = (scratch.mul_(scratch).sum(dims) / count - shift * shift).clamp_(min=0)
+    return scratch, rough_mean, rough_mean + shift, var
 
 
 def batch_mean_var(input: Tensor) -> tuple[Tensor, Tensor]:
