@@ -31,13 +31,14 @@ def normalize_affine(input: Tensor, weight, bias, mean: Tensor, invstd: Tensor) 
     return torch.mul(input.to(scale.dtype), scale.view(shape)).add_(shift.view(shape)).to(input.dtype)
 
 
-def _normalize_batch(x: Tensor, weight, bias, eps: float) -> tuple[Tensor, Tensor, Tensor]:
+def _normalize_batch(x: Tensor, weight, bias, eps: float) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Normalize with the batch's own statistics, writing into the statistics' scratch buffer."""
     scratch, rough_mean, mean, var = centered_stats(x)
-    scale, shift = affine_coefficients(weight, bias, mean - rough_mean, torch.rsqrt(var + eps))
+    invstd = torch.rsqrt(var + eps)
+    scale, shift = affine_coefficients(weight, bias, mean - rough_mean, invstd)
     shape = channel_view(x)
     out = torch.sub(x, rough_mean.view(shape), out=scratch).mul_(scale.view(shape)).add_(shift.view(shape))
-    return out, mean, var
+    return out, mean, var, invstd
 
 
 class BatchNormFunction(torch.autograd.Function):
@@ -52,11 +53,11 @@ class BatchNormFunction(torch.autograd.Function):
     def forward(ctx, input, weight, bias, mean, var, eps, count, group):
         x = input.to(stat_dtype(input))
         if mean is None:
-            out, mean, var = _normalize_batch(x, weight, bias, eps)
+            out, mean, var, invstd = _normalize_batch(x, weight, bias, eps)
             count = values_per_channel(x)
         else:
-            out = normalize_affine(x, weight, bias, mean, torch.rsqrt(var + eps))
-        invstd = torch.rsqrt(var + eps)
+            invstd = torch.rsqrt(var + eps)
+            out = normalize_affine(x, weight, bias, mean, invstd)
         ctx.save_for_backward(input, weight, mean, invstd)
         ctx.eps, ctx.count, ctx.group = eps, count, group
         ctx.mark_non_differentiable(mean, var)

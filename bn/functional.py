@@ -41,10 +41,10 @@ def update_running_stats(running_mean, running_var, mean, var, count, momentum) 
         return
     with torch.no_grad():
         if running_mean is not None:
-            running_mean.copy_(running_mean * (1 - momentum) + mean * momentum)
+            running_mean.mul_(1 - momentum).add_(mean.to(running_mean.dtype), alpha=momentum)
         if running_var is not None:
-            unbiased = var * (count / max(count - 1, 1))
-            running_var.copy_(running_var * (1 - momentum) + unbiased * momentum)
+            unbiased = momentum * count / max(count - 1, 1)
+            running_var.mul_(1 - momentum).add_(var.to(running_var.dtype), alpha=unbiased)
 
 
 def check_batch_norm_args(
