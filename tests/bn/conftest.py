@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from torch.func import functional_call
 
 import bn
 
@@ -50,3 +51,14 @@ def assert_same_state(a, b, atol):
     for (name, u), (_, v) in zip(a.named_buffers(), b.named_buffers(), strict=True):
         assert u.dtype == v.dtype, name
         torch.testing.assert_close(u, v, atol=atol, rtol=atol, msg=name)
+
+
+def assert_layer_gradchecks(layer, x):
+    """gradcheck and gradgradcheck of a float64 layer with respect to its input, weight and bias."""
+    params = [layer.weight.detach().clone().requires_grad_(True), layer.bias.detach().clone().requires_grad_(True)]
+
+    def forward(x, weight, bias):
+        return functional_call(layer, {"weight": weight, "bias": bias}, (x,))
+
+    assert torch.autograd.gradcheck(forward, (x, *params))
+    assert torch.autograd.gradgradcheck(forward, (x, *params))

@@ -2,11 +2,10 @@
 
 import pytest
 import torch
-from torch.func import functional_call
 
 import bn
 from bn import GhostBatchNorm1d, GhostBatchNorm2d
-from tests.bn.conftest import assert_same_state, run_step
+from tests.bn.conftest import assert_layer_gradchecks, assert_same_state, run_step
 
 TOL = 1e-10
 # (ghost class, bn class, torch class, input shape)
@@ -129,13 +128,7 @@ def test_eval_is_plain_batch_norm(ghost, ours, theirs, shape, track):
 def test_gradcheck():
     g = make_ghost(GhostBatchNorm1d, 4)
     x = batch((10, 3)).requires_grad_(True)
-    params = [g.weight.detach().clone().requires_grad_(True), g.bias.detach().clone().requires_grad_(True)]
-
-    def forward(x, weight, bias):
-        return functional_call(g, {"weight": weight, "bias": bias}, (x,))
-
-    assert torch.autograd.gradcheck(forward, (x, *params))
-    assert torch.autograd.gradgradcheck(forward, (x, *params))
+    assert_layer_gradchecks(g, x)
 
 
 @pytest.mark.parametrize(("ghost", "ours", "theirs", "shape"), CASES, ids=CASE_IDS)

@@ -2,12 +2,11 @@
 
 import pytest
 import torch
-from torch.func import functional_call
 
 import bn
 from bn import BatchRenorm1d, BatchRenorm2d
 from bn._renorm import warmup_limits
-from tests.bn.conftest import assert_same_state, run_step
+from tests.bn.conftest import assert_layer_gradchecks, assert_same_state, run_step
 
 TOL = 1e-10
 # (renorm class, bn class, torch class, input shape)
@@ -157,13 +156,7 @@ def test_gradcheck(rmax, dmax, scale, offset):
     with torch.no_grad():
         layer.running_mean.zero_(), layer.running_var.fill_(1.0)
     x = batch((4, 3, 2, 2), scale=(scale,) * 3, offset=(offset,) * 3).requires_grad_(True)
-    params = [layer.weight.detach().clone().requires_grad_(True), layer.bias.detach().clone().requires_grad_(True)]
-
-    def forward(x, weight, bias):
-        return functional_call(layer, {"weight": weight, "bias": bias}, (x,))
-
-    assert torch.autograd.gradcheck(forward, (x, *params))
-    assert torch.autograd.gradgradcheck(forward, (x, *params))
+    assert_layer_gradchecks(layer, x)
 
 
 @pytest.mark.parametrize(("renorm", "ours", "theirs", "shape"), CASES, ids=CASE_IDS)
