@@ -1,0 +1,1 @@
+"""bnlab's shared contracts (the job spec, settings) and its command line; importable without torch."""

@@ -1,0 +1,185 @@
+"""The job spec: the one contract between the API and the engine (validated here, executed there).
+
+Pure pydantic, no torch: the API validates with it, the engine trains from it, the database stores
+it as JSON. Every field has a default except none; the canonical example is accepted as written.
+"""
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from bnlab.datasets import DATASETS
+from bnlab.limits import LIMITS, check_limits
+
+NormKind = Literal["none", "batchnorm", "torch_batchnorm", "ghost_batchnorm", "batch_renorm", "layernorm", "groupnorm"]
+# Norms whose training-mode output depends on the other examples of the batch.
+BATCH_STAT_NORMS = ("batchnorm", "torch_batchnorm", "ghost_batchnorm", "batch_renorm")
+
+CANONICAL_EXAMPLE = {
+    "name": "fig1-sigmoid-bn",
+    "tags": ["fig1"],
+    "dataset": {"name": "mnist1d"},
+    "model": {
+        "arch": "mlp",
+        "hidden": [100, 100, 100],
+        "activation": "sigmoid",
+        "norm": "batchnorm",
+        "dropout": 0.0,
+        "init": {"scheme": "normal", "std": 1.0},
+    },
+    "optimizer": {"name": "sgd", "lr": 0.5, "momentum": 0.0, "weight_decay": 0.0},
+    "training": {"steps": 3000, "batch_size": 60, "eval_every": 100, "seed": 0},
+}
+
+PositiveInt = Annotated[int, Field(ge=1)]
+
+
+class _Strict(BaseModel):
+    """Unknown fields are mistakes (a typo would silently train something else), so they are rejected."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_default=True)
+
+
+class DatasetSpec(_Strict):
+    """Which data to train on; synthetic sets are generated from `seed`."""
+
+    name: Literal[tuple(DATASETS)] = Field("mnist1d", description="dataset: " + ", ".join(DATASETS))
+    train_size: PositiveInt | None = Field(None, description="use only the first N training examples")
+    test_size: PositiveInt | None = Field(None, description="use only the first N test examples")
+    noise: float = Field(0.2, ge=0, le=10, description="spirals/blobs: noise level of the generated points")
+    seed: int = Field(0, ge=0, description="spirals/blobs: seed of the generator")
+
+
+class InitSpec(_Strict):
+    """How Linear/Conv weights start; biases start at zero for every scheme but `default`."""
+
+    scheme: Literal["default", "kaiming", "xavier", "normal", "uniform", "orthogonal"] = Field(
+        "default", description="default = PyTorch's own initialization"
+    )
+    std: float = Field(1.0, gt=0, le=100, description="normal: standard deviation")
+    a: float = Field(1.0, gt=0, le=100, description="uniform: weights drawn from U(-a, a)")
+    scale: float = Field(1.0, gt=0, le=100, description="multiplies the initial weights (gain)")
+
+
+class NormOptions(_Strict):
+    """Knobs of the normalization layers; each kind reads the ones that concern it."""
+
+    momentum: float | None = Field(0.1, ge=0, le=1, description="running-average momentum; null = cumulative")
+    eps: float = Field(1e-5, gt=0, le=1, description="added to the variance inside the square root")
+    position: Literal["before", "after"] = Field("before", description="norm before or after the activation")
+    affine: bool = Field(True, description="learnable scale and shift")
+    virtual_batch_size: int = Field(32, ge=2, description="ghost_batchnorm: samples per virtual batch")
+    rmax: float = Field(3.0, ge=1, le=100, description="batch_renorm: r is clipped to [1/rmax, rmax]")
+    dmax: float = Field(5.0, ge=0, le=100, description="batch_renorm: d is clipped to [-dmax, dmax]")
+    warmup: int = Field(0, ge=0, description="batch_renorm: steps over which rmax/dmax ramp up from 1/0")
+    groups: int = Field(8, ge=1, description="groupnorm: channel groups (must divide every width)")
+
+
+class ModelSpec(_Strict):
+    """The network; `norm` is the batch-norm switch."""
+
+    arch: Literal["mlp", "cnn", "resnet"] = "mlp"
+    hidden: list[PositiveInt] = Field([100, 100, 100], description="mlp: hidden layer widths")
+    channels: list[PositiveInt] = Field([32, 64], description="cnn: channels of each conv layer")
+    kernel_size: int = Field(3, ge=1, le=15, description="cnn: convolution kernel size (odd keeps the size)")
+    pool: Literal["max", "avg", "none"] = Field("max", description="cnn: 2x pooling after each conv layer")
+    stages: list[PositiveInt] = Field([16, 32, 64], description="resnet: width of each stage")
+    blocks: int = Field(2, ge=1, description="resnet: residual blocks per stage")
+    activation: Literal["relu", "sigmoid", "tanh", "gelu", "leaky_relu", "elu", "identity"] = "relu"
+    norm: NormKind = Field("batchnorm", description="none switches normalization off")
+    norm_options: NormOptions = NormOptions()
+    dropout: float = Field(0.0, ge=0, lt=1, description="dropout probability after each hidden block")
+    init: InitSpec = InitSpec()
+
+    def widths(self) -> list[int]:
+        """The widths the norm layers see, for the architecture in use."""
+        return {"mlp": self.hidden, "cnn": self.channels, "resnet": self.stages}[self.arch]
+
+
+class OptimizerSpec(_Strict):
+    """The optimizer and its hyper-parameters."""
+
+    name: Literal["sgd", "adam", "adamw", "rmsprop"] = "sgd"
+    lr: float = Field(0.1, gt=0, le=100, description="base learning rate")
+    momentum: float = Field(0.0, ge=0, lt=1, description="sgd/rmsprop momentum")
+    nesterov: bool = Field(False, description="sgd: Nesterov momentum (needs momentum > 0)")
+    weight_decay: float = Field(0.0, ge=0, le=1)
+    betas: tuple[float, float] = Field((0.9, 0.999), description="adam/adamw: moment decay rates")
+
+    @model_validator(mode="after")
+    def _nesterov_needs_momentum(self):
+        if self.nesterov and (self.name != "sgd" or self.momentum == 0):
+            raise ValueError("nesterov needs optimizer.name 'sgd' and momentum > 0; set nesterov to false")
+        if not all(0 <= beta < 1 for beta in self.betas):
+            raise ValueError(f"betas must each be in [0, 1), got {list(self.betas)}")
+        return self
+
+
+class ScheduleSpec(_Strict):
+    """How the learning rate moves: a linear warm-up, then constant, step decay or cosine."""
+
+    name: Literal["constant", "step", "cosine"] = "constant"
+    warmup_steps: int = Field(0, ge=0, description="linear warm-up from 0 to lr over these steps")
+    step_size: PositiveInt = Field(1000, description="step: multiply lr by gamma every step_size steps")
+    gamma: float = Field(0.1, gt=0, le=1, description="step: decay factor")
+    min_lr: float = Field(0.0, ge=0, description="cosine: the final learning rate")
+
+
+class TrainingSpec(_Strict):
+    """Length, batching, evaluation, checkpoints, reproducibility."""
+
+    steps: PositiveInt = Field(1000, description="optimizer steps")
+    batch_size: PositiveInt = 64
+    eval_every: PositiveInt = Field(100, description="evaluate and record metrics every N steps")
+    eval_size: PositiveInt | None = Field(None, description="evaluate on at most N test examples")
+    checkpoint_every: int = Field(0, ge=0, description="save a resumable checkpoint every N steps; 0 = never")
+    seed: int = Field(0, ge=0, description="seeds initialization, data order and dropout")
+    grad_clip: float | None = Field(None, gt=0, description="clip the global gradient norm to this value")
+    target_accuracy: float | None = Field(None, gt=0, le=1, description="test accuracy that counts as reached")
+    early_stop: bool = Field(False, description="stop once target_accuracy is reached")
+    track_activations: bool = Field(False, description="record percentiles of each nonlinearity's input")
+    threads: int = Field(1, ge=1, le=64, description="torch CPU threads (results are reproducible per count)")
+
+
+class JobSpec(_Strict):
+    """A training job: data, model, optimizer, schedule and training loop."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [CANONICAL_EXAMPLE]})
+
+    name: str = Field("", max_length=200)
+    tags: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field([], max_length=32)
+    dataset: DatasetSpec = DatasetSpec()
+    model: ModelSpec = ModelSpec()
+    optimizer: OptimizerSpec = OptimizerSpec()
+    schedule: ScheduleSpec = ScheduleSpec()
+    training: TrainingSpec = TrainingSpec()
+
+    @model_validator(mode="after")
+    def _fits_together(self):
+        check_consistency(self)
+        check_limits(self)
+        return self
+
+
+def check_consistency(spec: JobSpec) -> None:
+    """Cross-field rules: each message names the field to change."""
+    info, model = DATASETS[spec.dataset.name], spec.model
+    if info.is_vector and model.arch != "mlp":
+        raise ValueError(f"dataset {spec.dataset.name} holds 2-D points, not signals or images: use model.arch 'mlp'")
+    if model.norm in BATCH_STAT_NORMS and spec.training.batch_size < 2:
+        raise ValueError(
+            f"norm {model.norm} normalizes with batch statistics, which need more than one value per channel: "
+            "use training.batch_size >= 2, or norm 'layernorm', 'groupnorm' or 'none'"
+        )
+    if model.norm == "groupnorm":
+        bad = [width for width in model.widths() if width % model.norm_options.groups]
+        if bad:
+            raise ValueError(f"norm_options.groups={model.norm_options.groups} must divide every width; {bad} do not")
+    if model.norm == "ghost_batchnorm":
+        if model.norm_options.virtual_batch_size > spec.training.batch_size:
+            raise ValueError("norm_options.virtual_batch_size must not exceed training.batch_size")
+        if model.norm_options.momentum is None:
+            raise ValueError("ghost_batchnorm updates its running averages per virtual batch: set a float momentum")
+
+
+__all__ = ["BATCH_STAT_NORMS", "CANONICAL_EXAMPLE", "LIMITS", "JobSpec"]

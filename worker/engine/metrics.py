@@ -1,0 +1,88 @@
+"""What a run measures: training averages since the last evaluation, test metrics, activation quantiles."""
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from worker.engine.reporter import MetricPoint
+
+EVAL_CHUNK = 1024
+QUANTILES = {"p15": 0.15, "p50": 0.50, "p85": 0.85}
+
+
+@dataclass
+class Window:
+    """Sums over the training steps since the last evaluation (checkpointed, so resumes stay exact)."""
+
+    loss_sum: float = 0.0
+    correct: int = 0
+    seen: int = 0
+    seconds: float = 0.0
+    steps: int = 0
+    grad_norm: float = 0.0
+    lr: float = 0.0
+
+    def add(self, loss: float, correct: int, seen: int, seconds: float, grad_norm: float, lr: float) -> None:
+        """Account one optimizer step; the loss is the batch mean, so it is weighted by the batch size."""
+        self.loss_sum += loss * seen
+        self.correct += correct
+        self.seen += seen
+        self.seconds += seconds
+        self.steps += 1
+        self.grad_norm, self.lr = grad_norm, lr
+
+    def points(self, step: int) -> list[MetricPoint]:
+        """train_loss, train_acc, lr and grad_norm (of the last step), step_time_ms and examples_per_s."""
+        values = {
+            "train_loss": self.loss_sum / self.seen,
+            "train_acc": self.correct / self.seen,
+            "lr": self.lr,
+            "grad_norm": self.grad_norm,
+            "step_time_ms": 1e3 * self.seconds / self.steps,
+            "examples_per_s": self.seen / self.seconds if self.seconds > 0 else 0.0,
+        }
+        return [MetricPoint(name, step, float(value)) for name, value in values.items()]
+
+    def state_dict(self) -> dict:
+        return asdict(self)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy in eval mode (running statistics), in fixed-size chunks."""
+    was_training = model.training
+    model.eval()
+    loss_sum, correct = 0.0, 0
+    for start in range(0, len(x), EVAL_CHUNK):
+        logits = model(x[start : start + EVAL_CHUNK])
+        target = y[start : start + EVAL_CHUNK]
+        loss_sum += nn.functional.cross_entropy(logits, target, reduction="sum").item()
+        correct += (logits.argmax(1) == target).sum().item()
+    model.train(was_training)
+    return loss_sum / len(x), correct / len(x)
+
+
+@torch.no_grad()
+def activation_points(model: nn.Module, probe: torch.Tensor, step: int) -> list[MetricPoint]:
+    """p15/p50/p85/mean/std of each nonlinearity's input on a fixed probe batch (Ioffe & Szegedy, Fig. 1)."""
+    captured: dict[str, torch.Tensor] = {}
+    hooks = [
+        site.register_forward_pre_hook(lambda _m, args, name=name: captured.__setitem__(name, args[0].detach()))
+        for name, site in model.activation_sites
+    ]
+    was_training = model.training
+    try:
+        model.eval()
+        model(probe)
+    finally:
+        model.train(was_training)
+        for hook in hooks:
+            hook.remove()
+    points = []
+    for name, values in captured.items():
+        flat = values.flatten().double()
+        stats = {key: torch.quantile(flat, q).item() for key, q in QUANTILES.items()}
+        stats |= {"mean": flat.mean().item(), "std": flat.std(correction=0).item()}
+        points += [MetricPoint(f"act/{name}/{key}", step, value) for key, value in stats.items()]
+    return points
