@@ -24,11 +24,14 @@ def load_spec(path: Path) -> JobSpec:
 
 def cmd_train(args: argparse.Namespace) -> None:
     """Train locally, no service: progress bar, metrics in --out, the summary as JSON on stdout."""
-    from bnlab.local_run import run_locally  # torch loads only for the commands that train
-
     spec = load_spec(args.spec)
+    from bnlab.local_run import run_locally  # torch loads only once the spec is known to be valid
+
     out = args.out or Path("bnlab-runs") / (spec.name or args.spec.stem)
-    summary = run_locally(spec, out, Settings().data_dir, args.resume)
+    try:
+        summary = run_locally(spec, out, Settings().data_dir, args.resume)
+    except ValueError as error:  # data that cannot be loaded or batched, a checkpoint of another spec
+        sys.exit(f"error: {error}")
     print(json.dumps(summary.to_dict(), indent=2))
 
 

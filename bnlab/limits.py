@@ -20,17 +20,22 @@ LIMITS = {
 
 def check_limits(spec: "JobSpec") -> None:
     """Each limit as its own message naming the field and the bound."""
-    model, training = spec.model, spec.training
+    model, training, widths = spec.model, spec.training, f"model.{_width_field(spec.model)}"
     if max(model.widths(), default=0) > LIMITS["max_width"]:
-        raise ValueError(f"model widths/channels may be at most {LIMITS['max_width']}, got {max(model.widths())}")
+        raise ValueError(f"{widths} values may be at most {LIMITS['max_width']}, got {max(model.widths())}")
     layers = len(model.widths()) * (model.blocks * 2 if model.arch == "resnet" else 1)
     if layers > LIMITS["max_layers"]:
-        raise ValueError(f"the model may have at most {LIMITS['max_layers']} hidden layers, this one has {layers}")
+        fields = f"{widths} or model.blocks" if model.arch == "resnet" else widths
+        raise ValueError(
+            f"the model may have at most {LIMITS['max_layers']} hidden layers, this one has {layers}: shorten {fields}"
+        )
     if not model.widths():
-        raise ValueError(f"model.{_width_field(model)} needs at least one layer")
+        raise ValueError(f"{widths} needs at least one layer")
     params = count_params(spec)
     if params > LIMITS["max_params"]:
-        raise ValueError(f"the model would have {params:,} parameters; the limit is {LIMITS['max_params']:,}")
+        raise ValueError(
+            f"the model would have {params:,} parameters; the limit is {LIMITS['max_params']:,}: narrow {widths}"
+        )
     for field, limit in (("steps", "max_steps"), ("batch_size", "max_batch_size"), ("eval_size", "max_eval_size")):
         value = getattr(training, field)
         if value is not None and value > LIMITS[limit]:

@@ -121,7 +121,10 @@ def loop(run: Run, reporter: Reporter) -> None:
             break
         reporter.progress(run.step, training.steps)
         if run.step % training.eval_every == 0 or run.step == training.steps:
-            reporter.log(evaluation_points(run))
+            points = evaluation_points(run)
+            if run.summary.diverged:
+                break
+            reporter.log(points)
             if run.summary.steps_to_target is not None and training.early_stop:
                 run.summary.stop_reason = "target_reached"
                 break
@@ -149,8 +152,7 @@ def train_step(run: Run) -> bool:
         return False
     run.optimizer.zero_grad(set_to_none=True)
     loss.backward()
-    clip = run.spec.training.grad_clip or math.inf
-    grad_norm = nn.utils.clip_grad_norm_(run.model.parameters(), clip).item()
+    grad_norm = clip_and_measure(run)
     lr = run.optimizer.param_groups[0]["lr"]
     run.optimizer.step()
     run.scheduler.step()
@@ -160,8 +162,17 @@ def train_step(run: Run) -> bool:
     return True
 
 
+def clip_and_measure(run: Run) -> float | None:
+    """The global gradient norm (before clipping), computed only when clipping or about to be logged."""
+    training, step = run.spec.training, run.step + 1
+    logged = step % training.eval_every == 0 or step == training.steps
+    if training.grad_clip is None and not logged:
+        return None
+    return nn.utils.clip_grad_norm_(run.model.parameters(), training.grad_clip or math.inf).item()
+
+
 def evaluation_points(run: Run) -> list[MetricPoint]:
-    """Training averages since the last evaluation, test loss/accuracy, and activation quantiles."""
+    """Training averages since the last evaluation, test loss/accuracy, activation quantiles; none if not finite."""
     spec, summary = run.spec.training, run.summary
     test_x, test_y = run.data.test_x[: spec.eval_size], run.data.test_y[: spec.eval_size]
     test_loss, test_acc = evaluate(run.model, test_x, test_y)
@@ -169,6 +180,10 @@ def evaluation_points(run: Run) -> list[MetricPoint]:
     points += [MetricPoint("test_loss", run.step, test_loss), MetricPoint("test_acc", run.step, test_acc)]
     if spec.track_activations:
         points += activation_points(run.model, run.data.test_x[:PROBE_SIZE], run.step)
+    if not all(math.isfinite(point.value) for point in points):
+        # A finite loss can still give an infinite gradient or overflow the weights: this step diverged.
+        summary.diverged, summary.diverged_at_step, summary.stop_reason = True, run.step, "diverged"
+        return []
     run.window = Window()
     summary.final_test_acc, summary.final_test_loss = test_acc, test_loss
     summary.best_test_acc = max(test_acc, summary.best_test_acc or 0.0)

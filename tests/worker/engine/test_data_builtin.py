@@ -14,14 +14,6 @@ from worker.engine.data.builtin import MNIST1D_CACHE, make_blobs
 BUILTIN_SIZES = {"mnist1d": (4000, 1000), "digits": (1500, 297), "spirals": (3000, 1000), "blobs": (3000, 1000)}
 
 
-@pytest.fixture(scope="session")
-def data_dir(tmp_path_factory):
-    """One data dir for the session, so mnist1d is generated (about a second) only once."""
-    path = tmp_path_factory.mktemp("data")
-    load_dataset(DatasetSpec(name="mnist1d"), path)
-    return path
-
-
 def channel_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and (population) std of each channel, or each feature for points."""
     per_channel = x.transpose(0, 1).reshape(x.shape[1], -1).double()

@@ -1,0 +1,76 @@
+"""Checkpoints: a run stopped halfway and resumed in a fresh process ends bit-identical to one never stopped."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.worker.engine.conftest import Collector, assert_same_tensors, tiny_spec
+from worker.engine import train
+
+ROOT = Path(__file__).resolve().parents[3]
+STEPS, HALF = 20, 10
+# Resumes a checkpoint file in a new interpreter: nothing (RNG, caches, BN buffers) carries over from this one.
+RESUME = """
+import sys, torch
+from bnlab.spec import JobSpec
+from tests.worker.engine.conftest import Collector
+from worker.engine import train
+
+spec_file, checkpoint_file, data_dir, out_file = sys.argv[1:]
+spec = JobSpec.model_validate_json(open(spec_file).read())
+collector = Collector()
+summary = train(spec, collector, data_dir, resume=torch.load(checkpoint_file, weights_only=False))
+final = collector.checkpoint(spec.training.steps)
+torch.save({"points": collector.deterministic(), "final": final, "summary": summary.to_dict()}, out_file)
+"""
+
+
+def resumable_spec(norm: str):
+    """Dropout (RNG), BN (buffers), momentum (optimizer state), warm-up and cosine (schedule), a window mid-way."""
+    return tiny_spec(
+        model={"norm": norm, "dropout": 0.2, "norm_options": {"warmup": 30}},
+        optimizer={"momentum": 0.9},
+        schedule={"name": "cosine", "warmup_steps": 4},
+        training={"steps": STEPS, "eval_every": 3, "checkpoint_every": HALF},
+    )
+
+
+@pytest.mark.parametrize("norm", ["batchnorm", "batch_renorm"])
+def test_resume_in_a_fresh_process_is_bit_identical(tmp_path, data_dir, norm):
+    spec = resumable_spec(norm)
+    straight, halted = Collector(), Collector(stop_after=HALF)
+    straight_summary = train(spec, straight, data_dir)
+    halted_summary = train(spec, halted, data_dir)
+    assert (halted_summary.stop_reason, halted_summary.steps_done, set(halted.checkpoints)) == (
+        "cancelled",
+        HALF,
+        {HALF},
+    )
+
+    (tmp_path / "spec.json").write_text(spec.model_dump_json())
+    (tmp_path / "checkpoint.pt").write_bytes(halted.checkpoints[HALF])
+    files = [tmp_path / name for name in ("spec.json", "checkpoint.pt")]
+    command = [sys.executable, "-c", RESUME, *map(str, files), str(data_dir), str(tmp_path / "out.pt")]
+    subprocess.run(command, cwd=ROOT, check=True)
+    resumed = torch.load(tmp_path / "out.pt", weights_only=False)
+
+    assert halted.deterministic() + resumed["points"] == straight.deterministic()
+    final = straight.checkpoint(STEPS)
+    assert_same_tensors(resumed["final"]["model"], final["model"])
+    assert torch.equal(resumed["final"]["torch_rng"], final["torch_rng"])
+    assert resumed["summary"] == straight_summary.to_dict() | {"wall_time_s": resumed["summary"]["wall_time_s"]}
+
+
+def test_a_checkpoint_of_another_spec_is_refused(data_dir):
+    collector = Collector()
+    train(tiny_spec(training={"checkpoint_every": 10}), collector, data_dir)
+    with pytest.raises(ValueError, match="another spec"):
+        train(
+            tiny_spec(training={"checkpoint_every": 10, "seed": 1}),
+            Collector(),
+            data_dir,
+            resume=collector.checkpoint(),
+        )
