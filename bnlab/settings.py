@@ -7,8 +7,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Defaults give the embedded setup: everything lives under `data_dir`."""
+    """Defaults give the embedded setup: everything lives under `data_dir`, no server needed."""
 
     model_config = SettingsConfigDict(env_prefix="BNLAB_", extra="ignore")
 
-    data_dir: Path = Field(Path("bnlab-data"), description="datasets, caches, checkpoints (and later the database)")
+    data_dir: Path = Field(Path("bnlab-data"), description="datasets, caches, checkpoints, the SQLite file")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir")
+    broker_url: str | None = Field(None, description="Celery broker URL; default a server-less one in data_dir")
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The configured database, or the embedded SQLite file."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'bnlab.sqlite').resolve()}"
