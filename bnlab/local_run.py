@@ -22,7 +22,8 @@ class FolderReporter(Reporter):
     def __init__(self, out: Path, total: int, resume_step: int = 0) -> None:
         self.out, self.points, self.stop_requested = out, _read_points(out / "metrics.csv", resume_step), False
         _write_csv(out / "metrics.csv", self.points)
-        self.bar = tqdm(total=total, initial=resume_step, unit="step", file=sys.stderr, dynamic_ncols=True)
+        # delay=True: the bar appears with the first step, not before data that may fail to load
+        self.bar = tqdm(total=total, initial=resume_step, unit="step", file=sys.stderr, dynamic_ncols=True, delay=True)
         signal.signal(signal.SIGINT, self._request_stop)
 
     def _request_stop(self, *_: Any) -> None:
