@@ -1,0 +1,35 @@
+"""The store: SQLAlchemy models, sessions, repositories and the job state machine (DESIGN.md section 1).
+
+Imports sqlalchemy and bnlab's spec and settings only; never api, worker or torch. Migrations live in
+../migrations and run through store.migrate (kept out of this import so that alembic loads only when used).
+"""
+
+from store.db import SessionFactory, get_engine, make_engine, make_session_factory, session_scope
+from store.errors import IdempotencyConflict, InvalidCursor, JobNotFinished, StoreError, TransitionError
+from store.models import FINISHED, ApiKey, Checkpoint, Job, JobStatus, JobTag, MetricPoint
+from store.repositories import ApiKeyRepository, CheckpointRepository, JobPage, JobRepository, MetricRepository
+
+__all__ = [
+    "FINISHED",
+    "ApiKey",
+    "ApiKeyRepository",
+    "Checkpoint",
+    "CheckpointRepository",
+    "IdempotencyConflict",
+    "InvalidCursor",
+    "Job",
+    "JobNotFinished",
+    "JobPage",
+    "JobRepository",
+    "JobStatus",
+    "JobTag",
+    "MetricPoint",
+    "MetricRepository",
+    "SessionFactory",
+    "StoreError",
+    "TransitionError",
+    "get_engine",
+    "make_engine",
+    "make_session_factory",
+    "session_scope",
+]

@@ -1,0 +1,8 @@
+"""Every query of the store, one repository per aggregate; they flush, the caller commits (rule 3)."""
+
+from store.repositories.api_keys import ApiKeyRepository
+from store.repositories.checkpoints import CheckpointRepository
+from store.repositories.jobs import JobPage, JobRepository
+from store.repositories.metrics import MetricRepository
+
+__all__ = ["ApiKeyRepository", "CheckpointRepository", "JobPage", "JobRepository", "MetricRepository"]

@@ -1,0 +1,91 @@
+"""Metric series: written in batches that replace on (job, name, step), read back downsampled on the server."""
+
+import math
+import uuid
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy.orm import Session
+
+from store.models import MetricPoint
+from store.upsert import upsert
+
+Series = dict[str, list[tuple[int, float]]]
+
+
+class MetricRepository:
+    """The metric points of jobs."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def upsert(self, job_id: uuid.UUID, points: Iterable[tuple[str, int, float]]) -> None:
+        """Write a batch in one statement; a point already stored at (name, step) takes the new value (rule 5)."""
+        latest = {(name, step): value for name, step, value in points}  # PostgreSQL refuses one key twice
+        bad = [key for key, value in latest.items() if not math.isfinite(value)]
+        if bad:
+            raise ValueError(f"metric values must be finite; not at (name, step) {bad[:3]}")
+        rows = [
+            {"job_id": job_id, "name": name, "step": step, "value": value} for (name, step), value in latest.items()
+        ]
+        upsert(self.session, MetricPoint, rows, keys=["job_id", "name", "step"], update=["value"])
+
+    def names(self, job_id: uuid.UUID) -> list[str]:
+        """The series a job has, sorted."""
+        query = select(MetricPoint.name).where(MetricPoint.job_id == job_id).distinct().order_by(MetricPoint.name)
+        return list(self.session.scalars(query))
+
+    def series(
+        self,
+        job_id: uuid.UUID,
+        names: Sequence[str] | None = None,
+        step_min: int | None = None,
+        step_max: int | None = None,
+        max_points: int | None = None,
+    ) -> Series:
+        """Points by series name in step order, at most `max_points` per series (first and last always kept)."""
+        if max_points is not None and max_points < 2:
+            raise ValueError("max_points must be at least 2 (the first and the last point are always kept)")
+        ranked = _ranked(_criteria(job_id, names, step_min, step_max)).subquery()
+        query = select(ranked.c.name, ranked.c.step, ranked.c.value).order_by(ranked.c.name, ranked.c.step)
+        if max_points is not None:
+            query = query.where(_evenly_spaced(ranked.c.index, ranked.c.count, max_points))
+        series: Series = {}
+        for name, step, value in self.session.execute(query):
+            series.setdefault(name, []).append((step, value))
+        return series
+
+
+def _criteria(
+    job_id: uuid.UUID, names: Sequence[str] | None, step_min: int | None, step_max: int | None
+) -> list[ColumnElement[bool]]:
+    """The points asked for: one job's, of some series or all, within a step range or not."""
+    criteria = [MetricPoint.job_id == job_id]
+    if names is not None:
+        criteria.append(MetricPoint.name.in_(names))
+    if step_min is not None:
+        criteria.append(MetricPoint.step >= step_min)
+    if step_max is not None:
+        criteria.append(MetricPoint.step <= step_max)
+    return criteria
+
+
+def _ranked(criteria: list[ColumnElement[bool]]) -> Select:
+    """The points with their index in their series and the series' length, so that SQL can downsample."""
+    return select(
+        MetricPoint.name,
+        MetricPoint.step,
+        MetricPoint.value,
+        (func.row_number().over(partition_by=MetricPoint.name, order_by=MetricPoint.step) - 1).label("index"),
+        func.count().over(partition_by=MetricPoint.name).label("count"),
+    ).where(*criteria)
+
+
+def _evenly_spaced(index: ColumnElement[int], count: ColumnElement[int], keep: int) -> ColumnElement[bool]:
+    """Whether point `index` of `count` is one of `keep` evenly spaced ones, first and last included.
+
+    Kept are the indexes ceil(k * (count - 1) / (keep - 1)) for k = 0 .. keep - 1, that is the
+    indexes i where floor(i * (keep - 1) / (count - 1)) moves up, that is where
+    (i * (keep - 1)) mod (count - 1) < keep - 1: integer arithmetic that runs the same everywhere.
+    """
+    return case((count <= keep, True), else_=(index * (keep - 1)) % (count - 1) < keep - 1)

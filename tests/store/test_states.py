@@ -1,0 +1,155 @@
+"""The job state machine: every allowed transition works, every other raises and changes nothing."""
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.orm import Session
+
+from bnlab.spec import JobSpec
+from store import (
+    Job,
+    JobRepository,
+    JobStatus,
+    SessionFactory,
+    TransitionError,
+    make_session_factory,
+    session_scope,
+    states,
+)
+from store.timestamps import utcnow
+
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = JobStatus
+
+# Each public transition, how the tests call it, and the statuses it may start from.
+ACTIONS: dict[str, tuple[Callable[[Session, uuid.UUID], Job], set[JobStatus]]] = {
+    "claim": (lambda s, job_id: states.claim(s, job_id, worker="w2", lease_s=60), {QUEUED}),
+    "heartbeat": (lambda s, job_id: states.heartbeat(s, job_id, progress=0.5, lease_s=60), {RUNNING}),
+    "succeed": (lambda s, job_id: states.succeed(s, job_id, {"final_test_acc": 0.9}), {RUNNING}),
+    "fail": (lambda s, job_id: states.fail(s, job_id, "boom"), {RUNNING}),
+    "cancel": (lambda s, job_id: states.cancel(s, job_id), {QUEUED, RUNNING}),
+    "request_cancel": (lambda s, job_id: states.request_cancel(s, job_id), {QUEUED, RUNNING}),
+}
+# How a fresh job reaches each status, through the state machine itself.
+PATHS = {
+    QUEUED: [],
+    RUNNING: ["claim"],
+    SUCCEEDED: ["claim", "succeed"],
+    FAILED: ["claim", "fail"],
+    CANCELLED: ["cancel"],
+}
+
+
+def job_in(session: Session, status: JobStatus, lease_s: float = 60) -> uuid.UUID:
+    """A job of alice's brought to `status` (claimed with the given lease)."""
+    job_id = JobRepository(session).create("alice", JobSpec()).id
+    for name in PATHS[status]:
+        if name == "claim":
+            states.claim(session, job_id, "w1", lease_s)
+        else:
+            ACTIONS[name][0](session, job_id)
+    return job_id
+
+
+def row(session: Session, job_id: uuid.UUID) -> tuple:
+    """The job's row as stored, every column."""
+    return tuple(session.execute(select(Job.__table__).where(Job.id == job_id)).one())
+
+
+def test_the_table_declares_what_the_functions_allow():
+    assert set(states.TRANSITIONS) == set(ACTIONS) | {"requeue_lost"}
+    for name, (_, allowed) in ACTIONS.items():
+        if name != "request_cancel":  # a queued job is cancelled outright instead of flagged
+            assert set(states.TRANSITIONS[name].sources) == allowed
+
+
+@pytest.mark.parametrize("status", list(JobStatus))
+@pytest.mark.parametrize("name", list(ACTIONS))
+def test_a_transition_works_from_allowed_statuses_and_changes_nothing_otherwise(
+    session: Session, name: str, status: JobStatus
+):
+    action, allowed = ACTIONS[name]
+    job_id = job_in(session, status)
+    before = row(session, job_id)
+    if status in allowed:
+        assert action(session, job_id).id == job_id
+        return
+    with pytest.raises(TransitionError) as error:
+        action(session, job_id)
+    assert (error.value.job_id, error.value.status, error.value.transition) == (job_id, status, name)
+    assert row(session, job_id) == before
+
+
+def test_transitions_set_what_they_promise(session: Session):
+    job_id = job_in(session, QUEUED)
+    created = session.get(Job, job_id).updated_at
+    job = states.claim(session, job_id, "w1", lease_s=60)
+    assert (job.status, job.worker, job.attempts) == (RUNNING, "w1", 1) and job.updated_at > created
+    assert job.started_at <= utcnow() < job.lease_expires_at <= utcnow() + timedelta(seconds=60)
+    job = states.heartbeat(session, job_id, progress=0.25, lease_s=600)
+    assert job.progress == 0.25 and job.lease_expires_at > utcnow() + timedelta(seconds=500)
+    assert states.request_cancel(session, job_id).cancel_requested and job.status == RUNNING
+    job = states.succeed(session, job_id, {"diverged": True})
+    assert (job.status, job.summary, job.progress, job.lease_expires_at) == (SUCCEEDED, {"diverged": True}, 1.0, None)
+    assert job.finished_at >= job.started_at and job.updated_at >= job.finished_at
+
+
+def test_a_transition_of_a_missing_job_says_so(session: Session):
+    missing = uuid.uuid4()
+    with pytest.raises(TransitionError, match="does not exist") as error:
+        states.claim(session, missing, "w1", lease_s=60)
+    assert error.value.status is None
+
+
+def test_cancelling_a_queued_job_is_immediate_and_a_running_one_cooperative(session: Session):
+    queued, running = job_in(session, QUEUED), job_in(session, RUNNING)
+    assert states.request_cancel(session, queued).status == CANCELLED
+    flagged = states.request_cancel(session, running)
+    assert (flagged.status, flagged.cancel_requested) == (RUNNING, True)
+    assert states.heartbeat(session, running, progress=0.5, lease_s=60).cancel_requested
+    assert states.cancel(session, running).status == CANCELLED
+
+
+def test_requeue_lost_takes_only_expired_leases_and_the_next_claim_counts_the_attempt(session: Session):
+    expired, alive, queued = job_in(session, RUNNING, lease_s=-1), job_in(session, RUNNING), job_in(session, QUEUED)
+    assert states.requeue_lost(session) == [expired]
+    assert [session.get(Job, job_id).status for job_id in (expired, alive, queued)] == [QUEUED, RUNNING, QUEUED]
+    assert session.get(Job, expired).worker is None and session.get(Job, expired).lease_expires_at is None
+    assert states.claim(session, expired, "w2", lease_s=60).attempts == 2
+    assert states.requeue_lost(session) == []
+
+
+@pytest.fixture
+def committed(engine: Engine) -> Iterator[tuple[SessionFactory, str]]:
+    """Sessions that really commit (to see other connections race), and an owner whose jobs are deleted after."""
+    factory, owner = make_session_factory(engine), f"race-{uuid.uuid4()}"
+    yield factory, owner
+    with session_scope(factory) as session:
+        session.execute(delete(Job).where(Job.owner == owner))
+
+
+def test_of_two_concurrent_claims_exactly_one_wins(committed: tuple[SessionFactory, str]):
+    factory, owner = committed
+    with session_scope(factory) as session:
+        job_id = JobRepository(session).create(owner, JobSpec()).id
+    start, outcomes = threading.Barrier(2), []
+
+    def claim(worker: str) -> None:
+        start.wait()
+        try:
+            with session_scope(factory) as session:
+                outcomes.append(states.claim(session, job_id, worker, lease_s=60).worker)
+        except TransitionError as error:
+            outcomes.append(error.status)
+
+    threads = [threading.Thread(target=claim, args=(worker,)) for worker in ("w1", "w2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) in (["running", "w1"], ["running", "w2"])
+    with session_scope(factory) as session:
+        assert session.get(Job, job_id).attempts == 1
