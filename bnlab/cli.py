@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from bnlab import cli_keys, cli_service
 from bnlab.settings import Settings
 from bnlab.spec import CANONICAL_EXAMPLE, JobSpec
 
@@ -51,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(func=cmd_train)
     spec = commands.add_parser("spec", help="job spec helpers").add_subparsers(dest="spec_command", required=True)
     spec.add_parser("example", help="print the canonical spec").set_defaults(func=cmd_spec_example)
+    cli_keys.add_parsers(commands)
+    cli_service.add_parsers(commands)
     return parser
 
 

@@ -2,18 +2,16 @@
 
 import csv
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from bnlab.spec import CANONICAL_EXAMPLE
+from tests.bnlab.conftest import BNLAB, bnlab
 
-BNLAB = str(Path(sys.executable).with_name("bnlab"))
 WALL_CLOCK = {"step_time_ms", "examples_per_s"}
 SMALL = {
     "dataset": {"name": "spirals"},
@@ -22,17 +20,6 @@ SMALL = {
 }
 # Long enough (a few seconds) that Ctrl-C always lands mid-run, right after the first checkpoint.
 LONG = {**SMALL, "training": {"steps": 2000, "batch_size": 16, "eval_every": 100, "checkpoint_every": 50}}
-
-
-@pytest.fixture
-def env(tmp_path):
-    """The environment of every command: data (and nothing else) under the test's own folder."""
-    return {**os.environ, "BNLAB_DATA_DIR": str(tmp_path / "data")}
-
-
-def bnlab(*args, env, **kwargs) -> subprocess.CompletedProcess:
-    """Run the console command to completion, capturing its text output."""
-    return subprocess.run([BNLAB, *map(str, args)], env=env, capture_output=True, text=True, timeout=120, **kwargs)
 
 
 def write_spec(folder: Path, spec: dict) -> Path:

@@ -1,0 +1,79 @@
+"""`bnlab keys` and `bnlab migrate`: the operator's commands on the database (no torch, no server)."""
+
+import argparse
+import sys
+import uuid
+
+from bnlab.settings import Settings
+
+
+def open_store(settings: Settings):
+    """Migrate (idempotent) and return a session factory for the configured database."""
+    from store import get_engine, make_session_factory
+    from store.migrate import upgrade
+
+    upgrade(settings.resolved_database_url)
+    return make_session_factory(get_engine(settings.resolved_database_url))
+
+
+def cmd_migrate(_: argparse.Namespace) -> None:
+    """Bring the configured database to the newest schema."""
+    settings = Settings()
+    open_store(settings)
+    print(f"database at the newest schema: {settings.resolved_database_url}")
+
+
+def create_key(settings: Settings, name: str, owner: str | None = None) -> str:
+    """A new key's plaintext (it is shown once and never stored)."""
+    from store import ApiKeyRepository, session_scope
+
+    with session_scope(open_store(settings)) as session:
+        _, plaintext = ApiKeyRepository(session).create(name, owner)
+    return plaintext
+
+
+def cmd_keys_create(args: argparse.Namespace) -> None:
+    """Print a new key once; only its hash is kept."""
+    plaintext = create_key(Settings(), args.name, args.owner)
+    print(plaintext)
+    print("store it now: it cannot be shown again", file=sys.stderr)
+
+
+def cmd_keys_list(_: argparse.Namespace) -> None:
+    """Every key with its owner and state; never the key itself."""
+    from store import ApiKeyRepository, session_scope
+
+    with session_scope(open_store(Settings())) as session:
+        keys = ApiKeyRepository(session).list()
+        print(f"{'id':<36}  {'prefix':<12}  {'name':<20}  {'owner':<36}  state")
+        for key in keys:
+            state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
+            print(f"{key.id!s:<36}  {key.prefix:<12}  {key.name[:20]:<20}  {key.owner:<36}  {state}")
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> None:
+    """Stop accepting a key at once."""
+    from store import ApiKeyRepository, session_scope
+
+    try:
+        key_id = uuid.UUID(args.id)
+    except ValueError:
+        sys.exit(f"error: {args.id!r} is not a key id; `bnlab keys list` shows them")
+    with session_scope(open_store(Settings())) as session:
+        if ApiKeyRepository(session).revoke(key_id) is None:
+            sys.exit(f"error: no key with id {key_id}")
+    print(f"revoked {key_id}")
+
+
+def add_parsers(commands) -> None:
+    """`migrate` and `keys create|list|revoke`."""
+    commands.add_parser("migrate", help="bring the database to the newest schema").set_defaults(func=cmd_migrate)
+    keys = commands.add_parser("keys", help="API keys").add_subparsers(dest="keys_command", required=True)
+    create = keys.add_parser("create", help="create a key and print it once")
+    create.add_argument("--name", required=True, help="what the key is for, shown in listings")
+    create.add_argument("--owner", help="give the key to an existing owner (default: a new owner)")
+    create.set_defaults(func=cmd_keys_create)
+    keys.add_parser("list", help="list keys (never the keys themselves)").set_defaults(func=cmd_keys_list)
+    revoke = keys.add_parser("revoke", help="revoke a key")
+    revoke.add_argument("id", help="the key's id, from `bnlab keys list`")
+    revoke.set_defaults(func=cmd_keys_revoke)

@@ -1,0 +1,92 @@
+"""`bnlab serve`, `bnlab api`, `bnlab worker`: the service's processes, from one command or one by one."""
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bnlab.cli_keys import create_key, open_store
+from bnlab.settings import Settings
+
+
+def worker_command(concurrency: int) -> list[str]:
+    """A real Celery worker process; its prefork children train one job at a time each."""
+    return [
+        sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker",
+        "--concurrency", str(concurrency), "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+    ]  # fmt: skip
+
+
+def run_api(host: str, port: int) -> None:
+    """Serve the HTTP API in this process until interrupted."""
+    import uvicorn
+
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port)
+
+
+def first_key(settings: Settings) -> str | None:
+    """On a fresh database, a key to start with (printed once); None when keys exist already."""
+    from store import ApiKeyRepository, session_scope
+
+    with session_scope(open_store(settings)) as session:
+        if ApiKeyRepository(session).list():
+            return None
+    return create_key(settings, "first key (bnlab serve)")
+
+
+def apply_data_dir(data_dir: Path | None) -> Settings:
+    """--data-dir wins over BNLAB_DATA_DIR, for this process and the workers it starts."""
+    if data_dir is not None:
+        os.environ["BNLAB_DATA_DIR"] = str(data_dir)
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    """Migrate, print a first key if there is none, start the workers, then serve the API."""
+    settings = apply_data_dir(args.data_dir)
+    key = first_key(settings)
+    if key:
+        print(f"first API key (shown once): {key}", flush=True)
+    print(f"database {settings.resolved_database_url}\nbroker   {settings.resolved_broker_url}", flush=True)
+    workers = subprocess.Popen(worker_command(args.workers))
+    try:
+        run_api(args.host, args.port)
+    finally:
+        workers.terminate()
+        try:
+            workers.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            workers.kill()
+
+
+def cmd_api(args: argparse.Namespace) -> None:
+    """The API alone (run `bnlab migrate` first when deploying)."""
+    apply_data_dir(args.data_dir)
+    run_api(args.host, args.port)
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    """A worker alone: replaces this process with Celery's."""
+    apply_data_dir(args.data_dir)
+    command = worker_command(args.workers)
+    os.execv(command[0], command)
+
+
+def add_parsers(commands) -> None:
+    """`serve`, `api` and `worker` with their options."""
+    for name, func, text in (
+        ("serve", cmd_serve, "API and workers in one command, embedded by default (no servers needed)"),
+        ("api", cmd_api, "the HTTP API alone"),
+        ("worker", cmd_worker, "a Celery worker alone"),
+    ):
+        parser = commands.add_parser(name, help=text)
+        parser.add_argument("--data-dir", type=Path, help="overrides BNLAB_DATA_DIR")
+        if name != "worker":
+            parser.add_argument("--host", default="127.0.0.1")
+            parser.add_argument("--port", type=int, default=8000)
+        if name != "api":
+            parser.add_argument("--workers", type=int, default=1, help="jobs trained at the same time")
+        parser.set_defaults(func=func)
