@@ -6,7 +6,7 @@ it as JSON. Every field has a default except none; the canonical example is acce
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from bnlab.datasets import DATASETS
 from bnlab.limits import LIMITS, check_limits
@@ -32,6 +32,17 @@ CANONICAL_EXAMPLE = {
 }
 
 PositiveInt = Annotated[int, Field(ge=1)]
+MAX_SEED = 2**31 - 1  # the jobs table keeps the seed in a 32-bit column
+
+
+def _printable(text: str) -> str:
+    """PostgreSQL cannot store NUL, and a control character in a name or tag is always a mistake."""
+    if any(ord(char) < 32 or ord(char) == 127 for char in text):
+        raise ValueError("must not contain control characters (such as NUL or a newline)")
+    return text
+
+
+Printable = Annotated[str, AfterValidator(_printable)]
 
 
 class _Strict(BaseModel):
@@ -133,7 +144,7 @@ class TrainingSpec(_Strict):
     eval_every: PositiveInt = Field(100, description="evaluate and record metrics every N steps")
     eval_size: PositiveInt | None = Field(None, description="evaluate on at most N test examples")
     checkpoint_every: int = Field(0, ge=0, description="save a resumable checkpoint every N steps; 0 = never")
-    seed: int = Field(0, ge=0, description="seeds initialization, data order and dropout")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="seeds initialization, data order and dropout")
     grad_clip: float | None = Field(None, gt=0, description="clip the global gradient norm to this value")
     target_accuracy: float | None = Field(None, gt=0, le=1, description="test accuracy that counts as reached")
     early_stop: bool = Field(False, description="stop once target_accuracy is reached")
@@ -146,8 +157,8 @@ class JobSpec(_Strict):
 
     model_config = ConfigDict(json_schema_extra={"examples": [CANONICAL_EXAMPLE]})
 
-    name: str = Field("", max_length=200)
-    tags: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field([], max_length=32)
+    name: Printable = Field("", max_length=200)
+    tags: list[Annotated[Printable, Field(min_length=1, max_length=64)]] = Field([], max_length=32)
     dataset: DatasetSpec = DatasetSpec()
     model: ModelSpec = ModelSpec()
     optimizer: OptimizerSpec = OptimizerSpec()

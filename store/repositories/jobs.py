@@ -6,14 +6,14 @@ import uuid
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bnlab.spec import JobSpec
 from store import states
 from store.errors import IdempotencyConflict, InvalidCursor, JobNotFinished
-from store.models import FINISHED, Job, JobTag
+from store.models import FINISHED, Job, JobStatus, JobTag
 
 
 class JobPage(NamedTuple):
@@ -107,6 +107,11 @@ class JobRepository:
         if len(jobs) <= limit:
             return JobPage(jobs, None)
         return JobPage(jobs[:limit], encode_cursor(jobs[limit - 1]))
+
+    def count_by_status(self) -> dict[str, int]:
+        """Jobs of every owner per status (0 for a status with none), for the operator's gauges."""
+        counts = dict(self.session.execute(select(Job.status, func.count()).group_by(Job.status)).all())
+        return {status.value: counts.get(status, 0) for status in JobStatus}
 
     def _by_idempotency_key(self, owner: str, key: str) -> Job | None:
         """The job an earlier request with this key created."""

@@ -1,0 +1,60 @@
+"""The FastAPI application: routes, errors, limits and metrics wired to one database and one broker.
+
+Run it with `uvicorn --factory api.app:create_app`; settings come from BNLAB_* variables.
+"""
+
+import logging
+from collections.abc import Callable
+from functools import partial
+from importlib.metadata import version
+from uuid import UUID
+
+from fastapi import FastAPI
+
+from api.body_limit import BodySizeLimit
+from api.errors import install_error_handlers
+from api.metrics import ApiMetrics, RequestMetrics
+from api.metrics import router as metrics_router
+from api.routes import compare, events, health, jobs
+from bnlab.queue import enqueue, make_celery
+from bnlab.settings import Settings
+from store import get_engine, make_session_factory
+
+logger = logging.getLogger(__name__)
+
+Enqueuer = Callable[[UUID], None]
+
+DESCRIPTION = """Train batch-normalization experiments as a service.
+
+Every `/v1` route needs an API key (`bnlab keys create --name NAME`) sent as `Authorization: Bearer <key>`;
+use **Authorize** above to try them here. Errors share one shape: `{"error": {"code", "message", "details"}}`.
+"""
+
+
+def create_app(settings: Settings | None = None, enqueuer: Enqueuer | None = None) -> FastAPI:
+    """The API for `settings` (default: from the environment); `enqueuer` sends a committed job's id to the workers.
+
+    The default enqueuer sends through one Celery app made here; tests pass one that records the ids.
+    """
+    settings = settings or Settings()
+    celery = make_celery(settings)
+    sessions = make_session_factory(get_engine(settings.resolved_database_url))
+    metrics = ApiMetrics(sessions, celery)
+    app = FastAPI(title="bnlab", version=version("bnlab"), description=DESCRIPTION)
+    app.state.sessions, app.state.celery, app.state.metrics = sessions, celery, metrics
+    app.state.send_job = partial(send_job, enqueuer or partial(enqueue, celery), metrics)
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit)
+    app.add_middleware(RequestMetrics, metrics=metrics)  # added last, so outermost: it also sees 413s
+    for router in (jobs.router, events.router, compare.router, health.router, metrics_router):
+        app.include_router(router)
+    return app
+
+
+def send_job(enqueuer: Enqueuer, metrics: ApiMetrics, job_id: UUID) -> None:
+    """Send a committed job to the workers; on failure it stays queued in the database, logged and counted."""
+    try:
+        enqueuer(job_id)
+    except Exception:
+        metrics.enqueue_failures.inc()
+        logger.exception("job %s is committed but could not be sent to the broker; it stays queued", job_id)

@@ -1,0 +1,104 @@
+"""Jobs: submit, list, get, metrics, cancel, delete; every query is scoped to the caller (tenancy)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Body, Header, Query, Request
+
+from api.deps import DbSession, JobId, OwnedJob, Owner
+from api.errors import job_not_found
+from api.params import IdempotencyKey, JobFilters, SeriesQuery
+from api.routes.responses import AUTHENTICATED, ONE_JOB, errors
+from api.schemas import JobOut, JobPage, MetricsOut
+from bnlab.spec import CANONICAL_EXAMPLE, JobSpec
+from store import JobRepository, JobStatus, MetricRepository
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=AUTHENTICATED)
+
+SpecBody = Annotated[
+    JobSpec,
+    Body(
+        description="The job spec; every field but those you set takes its default. Unknown fields are rejected.",
+        openapi_examples={
+            "canonical": {
+                "summary": "Figure 1 of Ioffe & Szegedy (2015): a sigmoid MLP with batch norm",
+                "value": CANONICAL_EXAMPLE,
+            }
+        },
+    ),
+]
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Submit a job",
+    responses=errors(
+        {
+            409: "the Idempotency-Key was already used with a different body",
+            413: "the body is larger than 1 MiB",
+        }
+    ),
+)
+def submit_job(
+    spec: SpecBody,
+    owner: Owner,
+    session: DbSession,
+    request: Request,
+    background: BackgroundTasks,
+    idempotency_key: Annotated[IdempotencyKey, Header()] = None,
+) -> JobOut:
+    """Queue a training job and answer 201 with it (status `queued`).
+
+    With an `Idempotency-Key` header, resending the same body with the same key answers 201 with the job
+    the first request created (nothing new is created), and the same key with another body answers 409.
+    The job is sent to the workers once its row is committed; if the broker cannot take it, the job
+    stays queued and the failure is logged and counted (a resend with the same key sends it again).
+    """
+    job = JobRepository(session).create(owner, spec, idempotency_key=idempotency_key)
+    if job.status == JobStatus.QUEUED:
+        background.add_task(request.app.state.send_job, job.id)  # runs after the commit (DbSession's teardown)
+    return JobOut.of(job)
+
+
+@router.get("", summary="List your jobs")
+def list_jobs(owner: Owner, session: DbSession, filters: Annotated[JobFilters, Query()]) -> JobPage:
+    """Your jobs, newest first, filtered; pass `next_cursor` back as `cursor` for the next page."""
+    page = JobRepository(session).list(owner, **filters.model_dump())
+    return JobPage(items=[JobOut.of(job) for job in page.jobs], next_cursor=page.next_cursor)
+
+
+@router.get("/{job_id}", summary="Get a job", responses=ONE_JOB)
+def get_job(job: OwnedJob) -> JobOut:
+    """The job's status, spec, progress, summary, error, attempts and timestamps."""
+    return JobOut.of(job)
+
+
+@router.get("/{job_id}/metrics", summary="Get a job's metric series", responses=ONE_JOB)
+def job_metrics(job: OwnedJob, session: DbSession, query: Annotated[SeriesQuery, Query()]) -> MetricsOut:
+    """Series by name within a step range, optionally downsampled on the server (first and last points kept)."""
+    return MetricsOut(job_id=job.id, series=MetricRepository(session).series(job.id, **query.model_dump()))
+
+
+@router.post(
+    "/{job_id}/cancel",
+    summary="Cancel a job",
+    responses={**ONE_JOB, **errors({409: "the job has already finished"})},
+)
+def cancel_job(job_id: JobId, owner: Owner, session: DbSession) -> JobOut:
+    """A queued job is cancelled at once; a running one is flagged and stops at its next step (cooperative)."""
+    job = JobRepository(session).request_cancel(owner, job_id)
+    if job is None:
+        raise job_not_found(job_id)
+    return JobOut.of(job)
+
+
+@router.delete(
+    "/{job_id}",
+    status_code=204,
+    summary="Delete a finished job",
+    responses={**ONE_JOB, **errors({409: "the job has not finished: cancel it and wait"})},
+)
+def delete_job(job_id: JobId, owner: Owner, session: DbSession) -> None:
+    """Delete a succeeded, failed or cancelled job with its metrics and checkpoints records."""
+    if not JobRepository(session).delete(owner, job_id):
+        raise job_not_found(job_id)

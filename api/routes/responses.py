@@ -1,0 +1,31 @@
+"""The error answers routes document in OpenAPI, all in the one shape (api.schemas.Error)."""
+
+from typing import Any
+
+from api.schemas import Error
+
+
+def errors(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for error statuses, each described."""
+    return {status: {"model": Error, "description": text} for status, text in descriptions.items()}
+
+
+AUTHENTICATED = errors(
+    {
+        401: "missing, unknown or revoked API key",
+        422: "invalid parameters or body: `details` lists each field and what is wrong with it",
+    }
+)
+ONE_JOB = errors({404: "no such job of yours (another tenant's job answers the same)"})
+
+
+def as_json(responses: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    """The same error answers pinned to application/json, for a route whose success is not JSON (server-sent events).
+
+    FastAPI would otherwise document them in the route's own media type; Error is in the schema through other routes.
+    """
+    schema = {"$ref": f"#/components/schemas/{Error.__name__}"}
+    return {
+        status: {"description": response["description"], "content": {"application/json": {"schema": schema}}}
+        for status, response in responses.items()
+    }

@@ -1,0 +1,159 @@
+"""Bad input: each mistake a 4xx in the one error shape with a message, and nothing written."""
+
+import json
+
+import pytest
+
+from api.body_limit import MAX_BODY_BYTES
+from tests.api.helpers import assert_error, canonical, job_count
+
+MISSING = "00000000-0000-4000-8000-000000000000"
+
+
+def _json(spec: dict) -> bytes:
+    """The spec as a request body."""
+    return json.dumps(spec).encode()
+
+
+# (body bytes, status, error code, the field the first detail names or None)
+BAD_BODIES = {
+    "malformed JSON": (b'{"name": ', 422, "invalid_json", "body"),
+    "not an object": (b"[1, 2]", 422, "validation_error", "body"),
+    "empty": (b"", 422, "validation_error", "body"),
+    "wrong type": (_json(canonical(training__steps="many")), 422, "validation_error", "body.training.steps"),
+    "wrong type in a list": (
+        _json(canonical(model__hidden=[100, "wide"])),
+        422,
+        "validation_error",
+        "body.model.hidden[1]",
+    ),
+    "unknown field": (_json({**canonical(), "trainig": {}}), 422, "validation_error", "body.trainig"),
+    "unknown nested field": (_json(canonical(optimizer__learning_rate=0.1)), 422, "validation_error", None),
+    "unknown norm": (_json(canonical(model__norm="bn")), 422, "validation_error", "body.model.norm"),
+    "huge steps": (_json(canonical(training__steps=10**12)), 422, "validation_error", "body"),
+    "huge width": (_json(canonical(model__hidden=[10**9])), 422, "validation_error", "body"),
+    "huge lr": (_json(canonical(optimizer__lr=1e300)), 422, "validation_error", "body.optimizer.lr"),
+    "huge seed": (_json(canonical(training__seed=2**63)), 422, "validation_error", "body.training.seed"),
+    "float overflow": (b'{"optimizer": {"lr": 1e999}}', 422, "validation_error", "body.optimizer.lr"),
+    "integer of 5000 digits": (b'{"training": {"seed": 1' + b"0" * 5000 + b"}}", 400, "bad_request", None),
+    "negative steps": (_json(canonical(training__steps=-1)), 422, "validation_error", "body.training.steps"),
+    "negative lr": (_json(canonical(optimizer__lr=-0.1)), 422, "validation_error", "body.optimizer.lr"),
+    "zero batch size": (_json(canonical(training__batch_size=0)), 422, "validation_error", "body.training.batch_size"),
+    "NaN token": (b'{"optimizer": {"lr": NaN}}', 422, "validation_error", "body.optimizer.lr"),
+    "NaN string": (_json(canonical(optimizer__lr="NaN")), 422, "validation_error", "body.optimizer.lr"),
+    "Infinity token": (b'{"model": {"init": {"std": Infinity}}}', 422, "validation_error", "body.model.init.std"),
+    "NUL in the name": (_json(canonical(name="a\u0000b")), 422, "validation_error", "body.name"),
+    "name too long": (_json(canonical(name="x" * 201)), 422, "validation_error", "body.name"),
+    "groups not dividing": (
+        _json(canonical(model__norm="groupnorm", model__norm_options={"groups": 7})),
+        422,
+        None,
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize(("body", "status", "code", "field"), BAD_BODIES.values(), ids=BAD_BODIES.keys())
+def test_a_bad_job_spec_is_refused_and_nothing_is_written(client, alice, sessions, enqueued, body, status, code, field):
+    before = job_count(sessions)
+
+    response = client.post("/v1/jobs", content=body, headers={**alice, "Content-Type": "application/json"})
+
+    error = assert_error(response, status, code)
+    if field is not None:
+        assert error["details"][0]["field"] == field
+    assert job_count(sessions) == before and enqueued == []
+
+
+def test_a_body_not_sent_as_json_is_refused(client, alice, sessions):
+    before = job_count(sessions)
+
+    response = client.post("/v1/jobs", content=_json(canonical()), headers={**alice, "Content-Type": "text/plain"})
+
+    assert "application/json" in assert_error(response, 422)["message"]
+    assert job_count(sessions) == before
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["declared", "chunked"])
+def test_an_oversized_body_is_413(client, alice, sessions, chunked):
+    before = job_count(sessions)
+    body = _json(canonical(name="x" * (MAX_BODY_BYTES + 1)))
+    content = iter([body[i : i + 65536] for i in range(0, len(body), 65536)]) if chunked else body
+
+    response = client.post("/v1/jobs", content=content, headers={**alice, "Content-Type": "application/json"})
+
+    assert str(MAX_BODY_BYTES) in assert_error(response, 413, "body_too_large")["message"]
+    assert job_count(sessions) == before
+
+
+def test_an_overlong_idempotency_key_is_refused(client, alice, sessions):
+    before = job_count(sessions)
+
+    response = client.post("/v1/jobs", json=canonical(), headers={**alice, "Idempotency-Key": "k" * 201})
+
+    assert assert_error(response, 422)["details"][0]["field"] == "header.idempotency-key"
+    assert job_count(sessions) == before
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "field"),
+    [
+        ("limit=0", 422, "query.limit"),
+        ("limit=201", 422, "query.limit"),
+        ("limit=ten", 422, "query.limit"),
+        ("status=done", 422, "query.status"),
+        ("norm=bn", 422, "query.norm"),
+        ("study_id=42", 422, "query.study_id"),
+        ("tag=a%00b", 422, "query.tag"),
+        ("colour=red", 422, "query.colour"),
+        ("cursor=not-a-cursor", 400, None),
+        (f"cursor={'A' * 201}", 422, "query.cursor"),
+    ],
+)
+def test_bad_list_parameters_are_refused(client, alice, query, status, field):
+    error = assert_error(client.get(f"/v1/jobs?{query}", headers=alice), status)
+
+    assert field is None or error["details"][0]["field"] == field
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("max_points=1", "query.max_points"),
+        ("max_points=100000000000000000000", "query.max_points"),
+        ("step_min=-1", "query.step_min"),
+        ("step_max=99999999999", "query.step_max"),
+        ("names=a%00b", "query.names[0]"),
+        ("names=" + "n" * 201, "query.names[0]"),
+    ],
+)
+def test_bad_metrics_parameters_are_refused(client, alice, submit, query, field):
+    job = submit()
+
+    error = assert_error(client.get(f"/v1/jobs/{job['id']}/metrics?{query}", headers=alice), 422)
+
+    assert error["details"][0]["field"] == field
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/v1/jobs/{id}"),
+        ("GET", "/v1/jobs/{id}/metrics"),
+        ("GET", "/v1/jobs/{id}/events"),
+        ("POST", "/v1/jobs/{id}/cancel"),
+        ("DELETE", "/v1/jobs/{id}"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("job_id", "status"), [(MISSING, 404), ("42", 422), ("not-a-uuid", 422), ("%00", 422)], ids=str
+)
+def test_ids_that_do_not_exist_or_are_not_uuids(client, alice, method, path, job_id, status):
+    error = assert_error(client.request(method, path.format(id=job_id), headers=alice), status)
+
+    assert status == 404 or error["details"][0]["field"] == "path.job_id"
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [("GET", "/v2/jobs", 404), ("PUT", "/v1/jobs", 405)])
+def test_unknown_routes_and_methods_answer_in_the_error_shape(client, alice, method, path, status):
+    assert "/docs" in assert_error(client.request(method, path, headers=alice), status)["message"]

@@ -1,0 +1,15 @@
+"""The Celery task, thin (rule 4): only a job id travels (rule 1); worker.job does the work."""
+
+import os
+from uuid import UUID
+
+from bnlab.queue import TRAIN_TASK
+from worker.celery_app import app, settings
+
+
+@app.task(name=TRAIN_TASK, bind=True)
+def train_job(self, job_id: str) -> None:
+    """Run one job to its end; every outcome is recorded in the job's row, none is raised."""
+    from worker.job import run_job  # torch loads here, in the pool's child, never in the parent that forks (rule 11)
+
+    run_job(UUID(job_id), f"{self.request.hostname}:{os.getpid()}", settings)
