@@ -1,0 +1,101 @@
+"""A real `bnlab serve` (API + Celery worker processes) on a free port, embedded or on PostgreSQL + Redis."""
+
+import os
+import re
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from tests.bnlab.conftest import BNLAB
+from tests.store.conftest import _postgres_database
+
+REDIS_TEST_DB = "redis://127.0.0.1:6379/13"
+
+
+@dataclass
+class Service:
+    """A running service: its base URL, the first key it printed, and the environment its commands use."""
+
+    url: str
+    key: str
+    env: dict[str, str]
+
+    def client(self, key: str | None = None) -> httpx.Client:
+        """An HTTP client authenticated with `key` (default: the first key)."""
+        headers = {"Authorization": f"Bearer {key or self.key}"}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def backend_env(kind: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """BNLAB_* variables for the embedded default or for PostgreSQL + Redis (fresh database, own Redis db)."""
+    env = {**os.environ, "BNLAB_DATA_DIR": str(tmp_path / "data"), "BNLAB_LEASE_S": "30"}
+    for name in ("BNLAB_DATABASE_URL", "BNLAB_BROKER_URL"):
+        env.pop(name, None)
+    if kind == "embedded":
+        yield env
+        return
+    broker = redis.Redis.from_url(REDIS_TEST_DB)
+    broker.flushdb()
+    for database_url in _postgres_database():
+        yield {**env, "BNLAB_DATABASE_URL": database_url, "BNLAB_BROKER_URL": REDIS_TEST_DB}
+    broker.flushdb()
+
+
+def wait_for_key(log: Path, process: subprocess.Popen, deadline: float) -> str:
+    """The first key `bnlab serve` prints on a fresh database (its output goes to a file, never a full pipe)."""
+    while time.monotonic() < deadline and process.poll() is None:
+        found = re.search(r"first API key \(shown once\): (bnl_\S+)", log.read_text())
+        if found:
+            return found.group(1)
+        time.sleep(0.2)
+    raise AssertionError(f"bnlab serve printed no first key:\n{log.read_text()[-3000:]}")
+
+
+def wait_until_ready(url: str, deadline: float) -> None:
+    """Poll /readyz until the database and the broker answer."""
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"{url} never became ready")
+
+
+@pytest.fixture(scope="module", params=["embedded", "postgres+redis"])
+def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """`bnlab serve --workers 2` as a new user runs it; stopped (with its workers) at the end."""
+    tmp_path = tmp_path_factory.mktemp(request.param.replace("+", "-"))
+    for env in backend_env(request.param, tmp_path):
+        port = free_port()
+        command = [BNLAB, "serve", "--port", str(port), "--workers", "2"]
+        log = tmp_path / "serve.log"
+        with log.open("w") as output:
+            process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 90
+            key = wait_for_key(log, process, deadline)
+            url = f"http://127.0.0.1:{port}"
+            wait_until_ready(url, deadline)
+            yield Service(url, key, env)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                process.kill()
