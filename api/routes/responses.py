@@ -12,6 +12,7 @@ def errors(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:
 
 AUTHENTICATED = errors(
     {
+        400: "a request that cannot be read: a body that does not parse, a cursor not from a previous page",
         401: "missing, unknown or revoked API key",
         422: "invalid parameters or body: `details` lists each field and what is wrong with it",
     }
