@@ -22,7 +22,8 @@ def run_api(host: str, port: int) -> None:
     """Serve the HTTP API in this process until interrupted."""
     import uvicorn
 
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port)
+    # Event streams may stay open for hours: give them a few seconds at shutdown, not forever.
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, timeout_graceful_shutdown=5)
 
 
 def first_key(settings: Settings) -> str | None:

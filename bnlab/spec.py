@@ -89,18 +89,20 @@ class NormOptions(_Strict):
 class ModelSpec(_Strict):
     """The network; `norm` is the batch-norm switch."""
 
-    arch: Literal["mlp", "cnn", "resnet"] = "mlp"
+    arch: Literal["mlp", "cnn", "resnet"] = Field("mlp", description="network family")
     hidden: list[PositiveInt] = Field([100, 100, 100], description="mlp: hidden layer widths")
     channels: list[PositiveInt] = Field([32, 64], description="cnn: channels of each conv layer")
     kernel_size: int = Field(3, ge=1, le=15, description="cnn: convolution kernel size (odd keeps the size)")
     pool: Literal["max", "avg", "none"] = Field("max", description="cnn: 2x pooling after each conv layer")
     stages: list[PositiveInt] = Field([16, 32, 64], description="resnet: width of each stage")
     blocks: int = Field(2, ge=1, description="resnet: residual blocks per stage")
-    activation: Literal["relu", "sigmoid", "tanh", "gelu", "leaky_relu", "elu", "identity"] = "relu"
+    activation: Literal["relu", "sigmoid", "tanh", "gelu", "leaky_relu", "elu", "identity"] = Field(
+        "relu", description="the nonlinearity of every hidden layer"
+    )
     norm: NormKind = Field("batchnorm", description="none switches normalization off")
-    norm_options: NormOptions = NormOptions()
+    norm_options: NormOptions = Field(NormOptions(), description="knobs of the normalization layers")
     dropout: float = Field(0.0, ge=0, lt=1, description="dropout probability after each hidden block")
-    init: InitSpec = InitSpec()
+    init: InitSpec = Field(InitSpec(), description="how Linear/Conv weights are initialized")
 
     def widths(self) -> list[int]:
         """The widths the norm layers see, for the architecture in use."""
@@ -110,11 +112,11 @@ class ModelSpec(_Strict):
 class OptimizerSpec(_Strict):
     """The optimizer and its hyper-parameters."""
 
-    name: Literal["sgd", "adam", "adamw", "rmsprop"] = "sgd"
+    name: Literal["sgd", "adam", "adamw", "rmsprop"] = Field("sgd", description="optimizer")
     lr: float = Field(0.1, gt=0, le=100, description="base learning rate")
     momentum: float = Field(0.0, ge=0, lt=1, description="sgd/rmsprop momentum")
     nesterov: bool = Field(False, description="sgd: Nesterov momentum (needs momentum > 0)")
-    weight_decay: float = Field(0.0, ge=0, le=1)
+    weight_decay: float = Field(0.0, ge=0, le=1, description="L2 penalty (decoupled for adamw)")
     betas: tuple[float, float] = Field((0.9, 0.999), description="adam/adamw: moment decay rates")
 
     @model_validator(mode="after")
@@ -129,7 +131,7 @@ class OptimizerSpec(_Strict):
 class ScheduleSpec(_Strict):
     """How the learning rate moves: a linear warm-up, then constant, step decay or cosine."""
 
-    name: Literal["constant", "step", "cosine"] = "constant"
+    name: Literal["constant", "step", "cosine"] = Field("constant", description="the decay after warm-up")
     warmup_steps: int = Field(0, ge=0, description="linear warm-up from 0 to lr over these steps")
     step_size: PositiveInt = Field(1000, description="step: multiply lr by gamma every step_size steps")
     gamma: float = Field(0.1, gt=0, le=1, description="step: decay factor")
@@ -140,7 +142,7 @@ class TrainingSpec(_Strict):
     """Length, batching, evaluation, checkpoints, reproducibility."""
 
     steps: PositiveInt = Field(1000, description="optimizer steps")
-    batch_size: PositiveInt = 64
+    batch_size: PositiveInt = Field(64, description="examples per optimizer step")
     eval_every: PositiveInt = Field(100, description="evaluate and record metrics every N steps")
     eval_size: PositiveInt | None = Field(None, description="evaluate on at most N test examples")
     checkpoint_every: int = Field(0, ge=0, description="save a resumable checkpoint every N steps; 0 = never")
@@ -157,13 +159,15 @@ class JobSpec(_Strict):
 
     model_config = ConfigDict(json_schema_extra={"examples": [CANONICAL_EXAMPLE]})
 
-    name: Printable = Field("", max_length=200)
-    tags: list[Annotated[Printable, Field(min_length=1, max_length=64)]] = Field([], max_length=32)
-    dataset: DatasetSpec = DatasetSpec()
-    model: ModelSpec = ModelSpec()
-    optimizer: OptimizerSpec = OptimizerSpec()
-    schedule: ScheduleSpec = ScheduleSpec()
-    training: TrainingSpec = TrainingSpec()
+    name: Printable = Field("", max_length=200, description="a label for listings and comparisons")
+    tags: list[Annotated[Printable, Field(min_length=1, max_length=64)]] = Field(
+        [], max_length=32, description="labels to filter jobs by (GET /v1/jobs?tag=...)"
+    )
+    dataset: DatasetSpec = Field(DatasetSpec(), description="the data")
+    model: ModelSpec = Field(ModelSpec(), description="the network and its normalization")
+    optimizer: OptimizerSpec = Field(OptimizerSpec(), description="optimizer and learning rate")
+    schedule: ScheduleSpec = Field(ScheduleSpec(), description="learning-rate schedule")
+    training: TrainingSpec = Field(TrainingSpec(), description="loop length, evaluation, checkpoints, seed")
 
     @model_validator(mode="after")
     def _fits_together(self):

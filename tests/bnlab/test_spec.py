@@ -139,3 +139,11 @@ def test_spec_is_imported_and_validated_without_torch():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["True", "False"]
+
+
+def test_every_field_is_described_for_the_api_docs():
+    schema = JobSpec.model_json_schema()
+    models = [("JobSpec", schema), *schema["$defs"].items()]
+    missing = [f"{name}.{field}" for name, model in models for field, prop in model["properties"].items()
+               if "description" not in prop]  # fmt: skip
+    assert missing == []
