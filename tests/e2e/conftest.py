@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from tests.bnlab.conftest import BNLAB
-from tests.store.conftest import _postgres_database
+from tests.store.conftest import postgres_database
 
 REDIS_TEST_DB = "redis://127.0.0.1:6379/13"
 
@@ -50,7 +50,7 @@ def backend_env(kind: str, tmp_path: Path) -> Iterator[dict[str, str]]:
         return
     broker = redis.Redis.from_url(REDIS_TEST_DB)
     broker.flushdb()
-    for database_url in _postgres_database():
+    for database_url in postgres_database():
         yield {**env, "BNLAB_DATABASE_URL": database_url, "BNLAB_BROKER_URL": REDIS_TEST_DB}
     broker.flushdb()
 

@@ -29,10 +29,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         upgrade(url)
         yield url
     else:
-        yield from _postgres_database()
+        yield from postgres_database()
 
 
-def _postgres_database() -> Iterator[str]:
+def postgres_database() -> Iterator[str]:
     """A fresh database of our own on the local server, dropped at the end (never one we did not create)."""
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     name = f"bnlab_test_{secrets.token_hex(6)}"

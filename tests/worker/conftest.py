@@ -35,7 +35,7 @@ from store import (
     session_scope,
 )
 from store.migrate import upgrade
-from tests.store.conftest import _postgres_database
+from tests.store.conftest import postgres_database
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("BNLAB_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")  # a db of its own, flushed
@@ -124,7 +124,7 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         upgrade(settings.resolved_database_url)
         yield from _open(settings)
         return
-    with contextlib.contextmanager(_postgres_database)() as database_url, _flushed_redis():
+    with contextlib.contextmanager(postgres_database)() as database_url, _flushed_redis():
         yield from _open(Settings(data_dir=data_dir, lease_s=LEASE_S, database_url=database_url, broker_url=REDIS_URL))
 
 
