@@ -53,26 +53,33 @@ def claim(session: Session, job_id: uuid.UUID, worker: str, lease_s: float) -> J
     )
 
 
-def heartbeat(session: Session, job_id: uuid.UUID, progress: float, lease_s: float) -> Job:
-    """The worker is alive: extend the lease and record progress; the returned job carries cancel_requested."""
-    return _apply(
-        session, job_id, "heartbeat", progress=progress, lease_expires_at=utcnow() + timedelta(seconds=lease_s)
-    )
+def heartbeat(session: Session, job_id: uuid.UUID, progress: float, lease_s: float, worker: str | None = None) -> Job:
+    """The worker is alive: extend the lease and record progress; the returned job carries cancel_requested.
+
+    With `worker`, only the worker that holds the job may: one that stalled past its lease, while the
+    job was re-queued and claimed by another, gets TransitionError instead of training it twice.
+    """
+    lease = utcnow() + timedelta(seconds=lease_s)
+    return _apply(session, job_id, "heartbeat", held_by=worker, progress=progress, lease_expires_at=lease)
 
 
-def succeed(session: Session, job_id: uuid.UUID, summary: dict[str, Any]) -> Job:
+def succeed(session: Session, job_id: uuid.UUID, summary: dict[str, Any], worker: str | None = None) -> Job:
     """Training ended normally (a diverged run included: divergence is an outcome, not a failure)."""
-    return _finish(session, job_id, "succeed", summary=summary, progress=1.0)
+    return _finish(session, job_id, "succeed", held_by=worker, summary=summary, progress=1.0)
 
 
-def fail(session: Session, job_id: uuid.UUID, error: str, summary: dict[str, Any] | None = None) -> Job:
+def fail(
+    session: Session, job_id: uuid.UUID, error: str, summary: dict[str, Any] | None = None, worker: str | None = None
+) -> Job:
     """Training raised: keep the error for the user, and whatever summary there was."""
-    return _finish(session, job_id, "fail", error=error, summary=summary)
+    return _finish(session, job_id, "fail", held_by=worker, error=error, summary=summary)
 
 
-def cancel(session: Session, job_id: uuid.UUID, summary: dict[str, Any] | None = None) -> Job:
+def cancel(
+    session: Session, job_id: uuid.UUID, summary: dict[str, Any] | None = None, worker: str | None = None
+) -> Job:
     """A queued job withdrawn by its owner, or a running one whose worker saw the cancel flag and stopped."""
-    return _finish(session, job_id, "cancel", summary=summary)
+    return _finish(session, job_id, "cancel", held_by=worker, summary=summary)
 
 
 def request_cancel(session: Session, job_id: uuid.UUID) -> Job:
@@ -97,9 +104,10 @@ def _finish(session: Session, job_id: uuid.UUID, name: str, **values: Any) -> Jo
     return _apply(session, job_id, name, finished_at=utcnow(), lease_expires_at=None, **values)
 
 
-def _apply(session: Session, job_id: uuid.UUID, name: str, **values: Any) -> Job:
-    """Run one transition on one job, or raise TransitionError if its status does not allow it."""
-    statement = _update(name, Job.id == job_id).values(**values).returning(Job)
+def _apply(session: Session, job_id: uuid.UUID, name: str, held_by: str | None = None, **values: Any) -> Job:
+    """Run one transition on one job, or raise TransitionError if its status (or holder, given `held_by`) forbids it."""
+    held = [Job.worker == held_by] if held_by is not None else []
+    statement = _update(name, Job.id == job_id, *held).values(**values).returning(Job)
     job = session.scalars(statement.execution_options(populate_existing=True)).one_or_none()
     if job is None:
         raise TransitionError(job_id, session.scalar(select(Job.status).where(Job.id == job_id)), name)

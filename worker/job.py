@@ -28,7 +28,7 @@ def run_job(job_id: UUID, worker: str, settings: Settings) -> None:
         with session_scope(factory) as session:
             job = states.claim(session, job_id, worker, settings.lease_s)
             checkpoint = CheckpointRepository(session).latest(job_id)
-        finish = _train(job, checkpoint, factory, settings)
+        finish = partial(_train(job, checkpoint, factory, settings), worker=worker)
         with session_scope(factory) as session:
             job = finish(session, job_id)
         log.info("job %s %s%s", job_id, job.status, f": {job.error}" if job.error else "")
@@ -41,7 +41,7 @@ def _train(job: Job, checkpoint: Checkpoint | None, factory: SessionFactory, set
     try:
         spec = JobSpec.model_validate(job.spec)
         resume = _resume_state(job.id, checkpoint, settings)
-        summary = train(spec, DatabaseReporter(factory, job.id, settings), settings.data_dir, resume=resume)
+        summary = train(spec, DatabaseReporter(factory, job.id, job.worker, settings), settings.data_dir, resume=resume)
     except TransitionError:
         raise  # the job went back to the queue without us: its next run records the outcome
     except SoftTimeLimitExceeded:

@@ -24,8 +24,8 @@ def checkpoint_path(job_id: UUID, step: int) -> Path:
 class DatabaseReporter(Reporter):
     """Each database call is its own short transaction (rule 3): nothing stays open while the engine trains."""
 
-    def __init__(self, factory: SessionFactory, job_id: UUID, settings: Settings) -> None:
-        self.factory, self.job_id = factory, job_id
+    def __init__(self, factory: SessionFactory, job_id: UUID, worker: str, settings: Settings) -> None:
+        self.factory, self.job_id, self.worker = factory, job_id, worker
         self.lease_s, self.data_dir = settings.lease_s, settings.data_dir
         self.fraction, self.cancel_requested = 0.0, False
         self.synced_at = time.monotonic()
@@ -63,6 +63,6 @@ class DatabaseReporter(Reporter):
 
     def _heartbeat(self, session: Session) -> None:
         """Progress and a fresh lease; the job read back carries the cancel flag."""
-        job = states.heartbeat(session, self.job_id, self.fraction, self.lease_s)
+        job = states.heartbeat(session, self.job_id, self.fraction, self.lease_s, worker=self.worker)
         self.cancel_requested = job.cancel_requested
         self.synced_at = time.monotonic()

@@ -153,3 +153,22 @@ def test_of_two_concurrent_claims_exactly_one_wins(committed: tuple[SessionFacto
     assert sorted(outcomes) in (["running", "w1"], ["running", "w2"])
     with session_scope(factory) as session:
         assert session.get(Job, job_id).attempts == 1
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        lambda s, job_id, worker: states.heartbeat(s, job_id, progress=0.5, lease_s=60, worker=worker),
+        lambda s, job_id, worker: states.succeed(s, job_id, {"final_test_acc": 0.9}, worker=worker),
+        lambda s, job_id, worker: states.fail(s, job_id, "boom", worker=worker),
+        lambda s, job_id, worker: states.cancel(s, job_id, worker=worker),
+    ],
+    ids=["heartbeat", "succeed", "fail", "cancel"],
+)
+def test_only_the_holding_worker_may_report_on_a_running_job(session: Session, action):
+    job_id = job_in(session, RUNNING)  # claimed by "w1"
+    before = row(session, job_id)
+    with pytest.raises(TransitionError):
+        action(session, job_id, "a stalled worker whose lease ran out")
+    assert row(session, job_id) == before
+    assert action(session, job_id, "w1").worker == "w1"
