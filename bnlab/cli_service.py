@@ -2,12 +2,15 @@
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from bnlab.cli_keys import create_key, open_store
 from bnlab.settings import Settings
+
+STOP_WAIT_S = 10
 
 
 def worker_command(concurrency: int) -> list[str]:
@@ -53,14 +56,23 @@ def cmd_serve(args: argparse.Namespace) -> None:
         print(f"first API key (shown once): {key}", flush=True)
     print(f"database {settings.resolved_database_url}\nbroker   {settings.resolved_broker_url}", flush=True)
     workers = subprocess.Popen(worker_command(args.workers))
+    # uvicorn re-raises the SIGTERM it caught once it has shut down; exiting through SystemExit
+    # instead of dying by the signal lets the `finally` below stop the workers (no orphans).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         run_api(args.host, args.port)
     finally:
-        workers.terminate()
-        try:
-            workers.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            workers.kill()
+        stop(workers)
+
+
+def stop(workers: subprocess.Popen) -> None:
+    """Warm shutdown first (running jobs finish their step); a job cut short is re-queued by its lease."""
+    workers.terminate()
+    try:
+        workers.wait(timeout=STOP_WAIT_S)
+    except subprocess.TimeoutExpired:
+        workers.kill()
+        workers.wait()
 
 
 def cmd_api(args: argparse.Namespace) -> None:

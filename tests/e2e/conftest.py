@@ -2,6 +2,7 @@
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import time
@@ -86,7 +87,9 @@ def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         command = [BNLAB, "serve", "--port", str(port), "--workers", "2"]
         log = tmp_path / "serve.log"
         with log.open("w") as output:
-            process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            )
         try:
             deadline = time.monotonic() + 90
             key = wait_for_key(log, process, deadline)
@@ -94,8 +97,25 @@ def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
             wait_until_ready(url, deadline)
             yield Service(url, key, env)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop_service(process)
+
+
+def stop_service(process: subprocess.Popen) -> None:
+    """SIGTERM as an operator would; `bnlab serve` must stop its workers itself, and a test says so."""
+    process.terminate()
+    try:
+        process.wait(timeout=40)
+    finally:
+        leftovers = _group_alive(process.pid)
+        if leftovers:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert not leftovers, "bnlab serve exited but left worker processes running"
+
+
+def _group_alive(group: int) -> bool:
+    """Whether any process of the service's process group is still running."""
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
