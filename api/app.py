@@ -18,7 +18,7 @@ from api.metrics import router as metrics_router
 from api.routes import compare, events, health, jobs
 from bnlab.queue import enqueue, make_celery
 from bnlab.settings import Settings
-from store import get_engine, make_session_factory
+from store import sessions_for
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, enqueuer: Enqueuer | None = Non
     """
     settings = settings or Settings()
     celery = make_celery(settings)
-    sessions = make_session_factory(get_engine(settings.resolved_database_url))
+    sessions = sessions_for(settings.resolved_database_url)
     metrics = ApiMetrics(sessions, celery)
     app = FastAPI(title="bnlab", version=version("bnlab"), description=DESCRIPTION)
     app.state.sessions, app.state.celery, app.state.metrics = sessions, celery, metrics

@@ -9,11 +9,11 @@ from bnlab.settings import Settings
 
 def open_store(settings: Settings):
     """Migrate (idempotent) and return a session factory for the configured database."""
-    from store import get_engine, make_session_factory
+    from store import sessions_for
     from store.migrate import upgrade
 
     upgrade(settings.resolved_database_url)
-    return make_session_factory(get_engine(settings.resolved_database_url))
+    return sessions_for(settings.resolved_database_url)
 
 
 def cmd_migrate(_: argparse.Namespace) -> None:
@@ -23,18 +23,18 @@ def cmd_migrate(_: argparse.Namespace) -> None:
     print(f"database at the newest schema: {settings.resolved_database_url}")
 
 
-def create_key(settings: Settings, name: str, owner: str | None = None) -> str:
+def create_key(factory, name: str, owner: str | None = None) -> str:
     """A new key's plaintext (it is shown once and never stored)."""
     from store import ApiKeyRepository, session_scope
 
-    with session_scope(open_store(settings)) as session:
+    with session_scope(factory) as session:
         _, plaintext = ApiKeyRepository(session).create(name, owner)
     return plaintext
 
 
 def cmd_keys_create(args: argparse.Namespace) -> None:
     """Print a new key once; only its hash is kept."""
-    plaintext = create_key(Settings(), args.name, args.owner)
+    plaintext = create_key(open_store(Settings()), args.name, args.owner)
     print(plaintext)
     print("store it now: it cannot be shown again", file=sys.stderr)
 

@@ -33,10 +33,11 @@ def first_key(settings: Settings) -> str | None:
     """On a fresh database, a key to start with (printed once); None when keys exist already."""
     from store import ApiKeyRepository, session_scope
 
-    with session_scope(open_store(settings)) as session:
+    factory = open_store(settings)
+    with session_scope(factory) as session:
         if ApiKeyRepository(session).list():
             return None
-    return create_key(settings, "first key (bnlab serve)")
+    return create_key(factory, "first key (bnlab serve)")
 
 
 def apply_data_dir(data_dir: Path | None) -> Settings:

@@ -4,7 +4,7 @@ Imports sqlalchemy and bnlab's spec and settings only; never api, worker or torc
 ../migrations and run through store.migrate (kept out of this import so that alembic loads only when used).
 """
 
-from store.db import SessionFactory, get_engine, make_engine, make_session_factory, session_scope
+from store.db import SessionFactory, get_engine, make_engine, make_session_factory, session_scope, sessions_for
 from store.errors import IdempotencyConflict, InvalidCursor, JobNotFinished, StoreError, TransitionError
 from store.models import FINISHED, ApiKey, Checkpoint, Job, JobStatus, JobTag, MetricPoint
 from store.repositories import ApiKeyRepository, CheckpointRepository, JobPage, JobRepository, MetricRepository
@@ -32,4 +32,5 @@ __all__ = [
     "make_engine",
     "make_session_factory",
     "session_scope",
+    "sessions_for",
 ]

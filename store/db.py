@@ -71,3 +71,8 @@ def session_scope(factory: SessionFactory) -> Iterator[Session]:
     """The edge of a unit of work: commit if the block succeeds, roll back if it raises."""
     with factory() as session, session.begin():
         yield session
+
+
+def sessions_for(url: str) -> SessionFactory:
+    """Sessions on this process's one engine for `url` (rule 11: created on first use, so after any fork)."""
+    return make_session_factory(get_engine(url))

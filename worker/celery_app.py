@@ -11,8 +11,7 @@ from celery.signals import worker_ready
 
 from bnlab.queue import enqueue, make_celery
 from bnlab.settings import Settings
-from store import session_scope, states
-from worker.db import session_factory
+from store import session_scope, sessions_for, states
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +22,7 @@ app.conf.include = ["worker.tasks"]  # registered at worker start; worker.tasks 
 
 def requeue_lost_jobs() -> list[UUID]:
     """Running jobs whose lease ran out go back to the queue: in the database first, to the broker after commit."""
-    with session_scope(session_factory(settings)) as session:
+    with session_scope(sessions_for(settings.resolved_database_url)) as session:
         job_ids = states.requeue_lost(session)
     for job_id in job_ids:
         enqueue(app, job_id)

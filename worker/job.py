@@ -11,8 +11,16 @@ from sqlalchemy.orm import Session
 
 from bnlab.settings import Settings
 from bnlab.spec import JobSpec
-from store import Checkpoint, CheckpointRepository, Job, SessionFactory, TransitionError, session_scope, states
-from worker.db import session_factory
+from store import (
+    Checkpoint,
+    CheckpointRepository,
+    Job,
+    SessionFactory,
+    TransitionError,
+    session_scope,
+    sessions_for,
+    states,
+)
 from worker.engine import train
 from worker.reporter import DatabaseReporter
 
@@ -23,7 +31,7 @@ Finish = Callable[[Session, UUID], Job]
 
 def run_job(job_id: UUID, worker: str, settings: Settings) -> None:
     """Claim, train, record the outcome; a job that is not, or no longer, ours (TransitionError) is left alone."""
-    factory = session_factory(settings)
+    factory = sessions_for(settings.resolved_database_url)
     try:
         with session_scope(factory) as session:
             job = states.claim(session, job_id, worker, settings.lease_s)

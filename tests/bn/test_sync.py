@@ -2,7 +2,6 @@
 
 import copy
 import os
-import socket
 import zlib
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,6 +16,7 @@ import bn
 from bn import SyncBatchNorm
 from bn._base import BatchNormBase
 from tests.bn.conftest import PAIR_IDS, PAIRS, assert_same_state, make_pair, run_step
+from tests.net import free_port
 
 TOL = {torch.float32: 1e-5, torch.float64: 1e-10}
 REFERENCE = {2: nn.BatchNorm1d, 3: nn.BatchNorm1d, 4: nn.BatchNorm2d, 5: nn.BatchNorm3d}
@@ -107,13 +107,6 @@ def worker(rank: int, world_size: int, port: int, tmp_path) -> None:
     # The results are on disk; skip interpreter teardown, where torch's C++ threads sometimes abort
     # ("terminate called without an active exception") after the group is already destroyed.
     os._exit(0)
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on, for the ranks' rendezvous."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def assert_close(actual, expected, dtype, msg):

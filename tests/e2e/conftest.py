@@ -3,7 +3,6 @@
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ import pytest
 import redis
 
 from tests.bnlab.conftest import BNLAB
+from tests.net import free_port
 from tests.store.conftest import postgres_database
 
 REDIS_TEST_DB = "redis://127.0.0.1:6379/13"
@@ -32,13 +32,6 @@ class Service:
         """An HTTP client authenticated with `key` (default: the first key)."""
         headers = {"Authorization": f"Bearer {key or self.key}"}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def backend_env(kind: str, tmp_path: Path) -> Iterator[dict[str, str]]:
