@@ -16,8 +16,8 @@ from api.errors import install_error_handlers
 from api.metrics import ApiMetrics, RequestMetrics
 from api.metrics import router as metrics_router
 from api.routes import compare, events, health, jobs
-from bnlab.queue import enqueue, make_celery
-from bnlab.settings import Settings
+from contracts.settings import Settings
+from dispatch.broker import enqueue, make_celery
 from store import sessions_for
 
 logger = logging.getLogger(__name__)

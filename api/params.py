@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from bnlab.spec import DatasetSpec, ModelSpec, NormKind
+from contracts.spec import DatasetSpec, ModelSpec, NormKind
 from store import JobStatus
 
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"

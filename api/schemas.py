@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from store import Job, JobStatus
+from store import Job, JobStatus, Series
 
 
 class ErrorDetail(BaseModel):
@@ -62,9 +62,6 @@ class JobPage(BaseModel):
 
     items: list[JobOut] = Field(description="the jobs of this page")
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
-
-
-Series = dict[str, list[tuple[int, float]]]
 
 
 class MetricsOut(BaseModel):

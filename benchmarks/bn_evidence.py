@@ -11,7 +11,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bnlab.spec import CANONICAL_EXAMPLE, JobSpec
+from contracts.spec import CANONICAL_EXAMPLE, JobSpec
 from worker.engine import MetricPoint, Reporter, train
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from bnlab.spec import CANONICAL_EXAMPLE, JobSpec
+from contracts.spec import CANONICAL_EXAMPLE, JobSpec
 from worker.engine import train
 from worker.engine.data import load_dataset
 from worker.engine.models import build_model

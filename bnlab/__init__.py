@@ -1,1 +1,1 @@
-"""bnlab's shared contracts (the job spec, settings) and its command line; importable without torch."""
+"""The `bnlab` command line (the top layer): server commands, `bnlab train`, operator commands."""

@@ -8,8 +8,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bnlab import cli_keys, cli_service
-from bnlab.settings import Settings
-from bnlab.spec import CANONICAL_EXAMPLE, JobSpec
+from contracts.settings import Settings
+from contracts.spec import CANONICAL_EXAMPLE, JobSpec
 
 
 def load_spec(path: Path) -> JobSpec:

@@ -4,7 +4,7 @@ import argparse
 import sys
 import uuid
 
-from bnlab.settings import Settings
+from contracts.settings import Settings
 
 
 def open_store(settings: Settings):

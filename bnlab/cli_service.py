@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from bnlab.cli_keys import create_key, open_store
-from bnlab.settings import Settings
+from contracts.settings import Settings
 
 STOP_WAIT_S = 10
 

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from bnlab.spec import JobSpec
+from contracts.spec import JobSpec
 from worker.engine import MetricPoint, Reporter, Summary, train
 
 CHECKPOINT = "checkpoint.pt"

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine, make_url, pool
 from sqlalchemy.types import TypeDecorator
 
-from bnlab.settings import Settings
+from contracts.settings import Settings
 from store.db import ensure_sqlite_dir
 from store.models import Base
 

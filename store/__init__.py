@@ -6,8 +6,15 @@ Imports sqlalchemy and bnlab's spec and settings only; never api, worker or torc
 
 from store.db import SessionFactory, get_engine, make_engine, make_session_factory, session_scope, sessions_for
 from store.errors import IdempotencyConflict, InvalidCursor, JobNotFinished, StoreError, TransitionError
-from store.models import FINISHED, ApiKey, Checkpoint, Job, JobStatus, JobTag, MetricPoint
-from store.repositories import ApiKeyRepository, CheckpointRepository, JobPage, JobRepository, MetricRepository
+from store.models import FINISHED, ApiKey, Checkpoint, Job, JobStatus, JobTag, MetricRow
+from store.repositories import (
+    ApiKeyRepository,
+    CheckpointRepository,
+    JobListing,
+    JobRepository,
+    MetricRepository,
+    Series,
+)
 
 __all__ = [
     "FINISHED",
@@ -19,12 +26,13 @@ __all__ = [
     "InvalidCursor",
     "Job",
     "JobNotFinished",
-    "JobPage",
+    "JobListing",
     "JobRepository",
     "JobStatus",
     "JobTag",
-    "MetricPoint",
+    "MetricRow",
     "MetricRepository",
+    "Series",
     "SessionFactory",
     "StoreError",
     "TransitionError",

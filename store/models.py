@@ -109,7 +109,7 @@ class JobTag(Base):
     tag: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
-class MetricPoint(Base):
+class MetricRow(Base):
     """One value of one series at one step; the key (job, name, step) makes a resumed run replace (rule 5)."""
 
     __tablename__ = "metric_points"

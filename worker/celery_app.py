@@ -9,8 +9,8 @@ from uuid import UUID
 
 from celery.signals import worker_ready
 
-from bnlab.queue import enqueue, make_celery
-from bnlab.settings import Settings
+from contracts.settings import Settings
+from dispatch.broker import enqueue, make_celery
 from store import session_scope, sessions_for, states
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,8 @@ import torch
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.orm import Session
 
-from bnlab.settings import Settings
-from bnlab.spec import JobSpec
+from contracts.settings import Settings
+from contracts.spec import JobSpec
 from store import (
     Checkpoint,
     CheckpointRepository,

@@ -9,7 +9,7 @@ from uuid import UUID
 import torch
 from sqlalchemy.orm import Session
 
-from bnlab.settings import Settings
+from contracts.settings import Settings
 from store import CheckpointRepository, MetricRepository, SessionFactory, session_scope, states
 from worker.engine import MetricPoint, Reporter
 

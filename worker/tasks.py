@@ -3,7 +3,7 @@
 import os
 from uuid import UUID
 
-from bnlab.queue import TRAIN_TASK
+from dispatch.broker import TRAIN_TASK
 from worker.celery_app import app, settings
 
 

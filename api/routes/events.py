@@ -15,8 +15,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import OwnedJob, Owner
 from api.routes.responses import AUTHENTICATED, ONE_JOB, as_json
-from api.schemas import JobOut, MetricsOut, Series
-from store import FINISHED, JobRepository, MetricRepository, SessionFactory, session_scope
+from api.schemas import JobOut, MetricsOut
+from store import FINISHED, JobRepository, MetricRepository, Series, SessionFactory, session_scope
 
 POLL_S = 0.5
 

@@ -9,7 +9,7 @@ from api.errors import job_not_found
 from api.params import IdempotencyKey, JobFilters, SeriesQuery
 from api.routes.responses import AUTHENTICATED, ONE_JOB, errors
 from api.schemas import JobOut, JobPage, MetricsOut
-from bnlab.spec import CANONICAL_EXAMPLE, JobSpec
+from contracts.spec import CANONICAL_EXAMPLE, JobSpec
 from store import JobRepository, JobStatus, MetricRepository
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=AUTHENTICATED)

@@ -2,7 +2,7 @@
 
 from store.repositories.api_keys import ApiKeyRepository
 from store.repositories.checkpoints import CheckpointRepository
-from store.repositories.jobs import JobPage, JobRepository
-from store.repositories.metrics import MetricRepository
+from store.repositories.jobs import JobListing, JobRepository
+from store.repositories.metrics import MetricRepository, Series
 
-__all__ = ["ApiKeyRepository", "CheckpointRepository", "JobPage", "JobRepository", "MetricRepository"]
+__all__ = ["ApiKeyRepository", "CheckpointRepository", "JobListing", "JobRepository", "MetricRepository", "Series"]

@@ -10,13 +10,13 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bnlab.spec import JobSpec
+from contracts.spec import JobSpec
 from store import states
 from store.errors import IdempotencyConflict, InvalidCursor, JobNotFinished
 from store.models import FINISHED, Job, JobStatus, JobTag
 
 
-class JobPage(NamedTuple):
+class JobListing(NamedTuple):
     """One page of a listing and the cursor of the next (None on the last page)."""
 
     jobs: list[Job]
@@ -92,7 +92,7 @@ class JobRepository:
         study_id: uuid.UUID | None = None,
         limit: int = 50,
         cursor: str | None = None,
-    ) -> JobPage:
+    ) -> JobListing:
         """The owner's jobs, newest first, filtered; pass `next_cursor` back for the following page."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
@@ -105,8 +105,8 @@ class JobRepository:
         query = query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)
         jobs = list(self.session.scalars(query))
         if len(jobs) <= limit:
-            return JobPage(jobs, None)
-        return JobPage(jobs[:limit], encode_cursor(jobs[limit - 1]))
+            return JobListing(jobs, None)
+        return JobListing(jobs[:limit], encode_cursor(jobs[limit - 1]))
 
     def count_by_status(self) -> dict[str, int]:
         """Jobs of every owner per status (0 for a status with none), for the operator's gauges."""

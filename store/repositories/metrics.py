@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session
 
-from store.models import MetricPoint
+from store.models import MetricRow
 from store.upsert import upsert
 
 Series = dict[str, list[tuple[int, float]]]
@@ -28,11 +28,11 @@ class MetricRepository:
         rows = [
             {"job_id": job_id, "name": name, "step": step, "value": value} for (name, step), value in latest.items()
         ]
-        upsert(self.session, MetricPoint, rows, keys=["job_id", "name", "step"], update=["value"])
+        upsert(self.session, MetricRow, rows, keys=["job_id", "name", "step"], update=["value"])
 
     def names(self, job_id: uuid.UUID) -> list[str]:
         """The series a job has, sorted."""
-        query = select(MetricPoint.name).where(MetricPoint.job_id == job_id).distinct().order_by(MetricPoint.name)
+        query = select(MetricRow.name).where(MetricRow.job_id == job_id).distinct().order_by(MetricRow.name)
         return list(self.session.scalars(query))
 
     def series(
@@ -60,24 +60,24 @@ def _criteria(
     job_id: uuid.UUID, names: Sequence[str] | None, step_min: int | None, step_max: int | None
 ) -> list[ColumnElement[bool]]:
     """The points asked for: one job's, of some series or all, within a step range or not."""
-    criteria = [MetricPoint.job_id == job_id]
+    criteria = [MetricRow.job_id == job_id]
     if names is not None:
-        criteria.append(MetricPoint.name.in_(names))
+        criteria.append(MetricRow.name.in_(names))
     if step_min is not None:
-        criteria.append(MetricPoint.step >= step_min)
+        criteria.append(MetricRow.step >= step_min)
     if step_max is not None:
-        criteria.append(MetricPoint.step <= step_max)
+        criteria.append(MetricRow.step <= step_max)
     return criteria
 
 
 def _ranked(criteria: list[ColumnElement[bool]]) -> Select:
     """The points with their index in their series and the series' length, so that SQL can downsample."""
     return select(
-        MetricPoint.name,
-        MetricPoint.step,
-        MetricPoint.value,
-        (func.row_number().over(partition_by=MetricPoint.name, order_by=MetricPoint.step) - 1).label("index"),
-        func.count().over(partition_by=MetricPoint.name).label("count"),
+        MetricRow.name,
+        MetricRow.step,
+        MetricRow.value,
+        (func.row_number().over(partition_by=MetricRow.name, order_by=MetricRow.step) - 1).label("index"),
+        func.count().over(partition_by=MetricRow.name).label("count"),
     ).where(*criteria)
 
 

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from bnlab.settings import Settings
+from contracts.settings import Settings
 from store import ApiKeyRepository, Job, SessionFactory, get_engine, make_session_factory, session_scope
 from tests.api.helpers import canonical
 from tests.store.conftest import database_url  # noqa: F401  (the databases: one per backend, dropped at the end)

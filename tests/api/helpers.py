@@ -5,7 +5,7 @@ import json
 
 import httpx
 
-from bnlab.spec import CANONICAL_EXAMPLE
+from contracts.spec import CANONICAL_EXAMPLE
 from store import JobRepository, SessionFactory, session_scope
 
 

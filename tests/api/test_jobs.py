@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from bnlab.spec import CANONICAL_EXAMPLE
+from contracts.spec import CANONICAL_EXAMPLE
 from store import MetricRepository, session_scope, states
 from tests.api.helpers import assert_error, canonical, job_count
 

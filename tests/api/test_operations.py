@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import create_app
-from bnlab.spec import CANONICAL_EXAMPLE
+from contracts.spec import CANONICAL_EXAMPLE
 from tests.api.helpers import assert_error
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,8 +107,8 @@ def test_the_api_never_imports_torch_bn_or_worker(tmp_path):
         import sys
         from fastapi.testclient import TestClient
         from api.app import create_app
-        from bnlab.settings import Settings
-        from bnlab.spec import CANONICAL_EXAMPLE
+        from contracts.settings import Settings
+        from contracts.spec import CANONICAL_EXAMPLE
         from store import ApiKeyRepository, get_engine, make_session_factory, session_scope
         from store.migrate import upgrade
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bnlab.spec import CANONICAL_EXAMPLE
+from contracts.spec import CANONICAL_EXAMPLE
 from store import ApiKeyRepository, session_scope
 from tests.api.helpers import assert_error
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bnlab.spec import CANONICAL_EXAMPLE
+from contracts.spec import CANONICAL_EXAMPLE
 from tests.bnlab.conftest import BNLAB, bnlab
 
 WALL_CLOCK = {"step_time_ms", "examples_per_s"}

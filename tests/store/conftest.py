@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bnlab.spec import JobSpec
+from contracts.spec import JobSpec
 from store import Job, JobRepository, SessionFactory, make_engine
 from store.migrate import upgrade
 

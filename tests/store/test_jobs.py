@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bnlab.spec import CANONICAL_EXAMPLE, JobSpec
+from contracts.spec import CANONICAL_EXAMPLE, JobSpec
 from store import (
     Checkpoint,
     CheckpointRepository,
@@ -17,8 +17,8 @@ from store import (
     JobNotFinished,
     JobRepository,
     JobTag,
-    MetricPoint,
     MetricRepository,
+    MetricRow,
     TransitionError,
     states,
 )
@@ -146,8 +146,8 @@ def test_deleting_a_finished_job_deletes_its_tags_metrics_and_checkpoints(sessio
     assert JobRepository(session).delete("alice", job.id) is True
     session.expunge_all()
     assert session.get(Job, job.id) is None
-    assert [count(session, model, job.id) for model in (JobTag, MetricPoint, Checkpoint)] == [0, 0, 0]
-    assert [count(session, model, kept.id) for model in (JobTag, MetricPoint, Checkpoint)] == [1, 1, 1]
+    assert [count(session, model, job.id) for model in (JobTag, MetricRow, Checkpoint)] == [0, 0, 0]
+    assert [count(session, model, kept.id) for model in (JobTag, MetricRow, Checkpoint)] == [1, 1, 1]
 
 
 def test_deleting_an_unfinished_job_is_refused(session: Session, make_job: MakeJob):

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from store import Checkpoint, CheckpointRepository, Job, MetricPoint, MetricRepository
+from store import Checkpoint, CheckpointRepository, Job, MetricRepository, MetricRow
 
 MakeJob = Callable[..., Job]
 
@@ -18,7 +18,7 @@ def test_upsert_replaces_a_point_at_the_same_step_and_never_duplicates(session: 
     metrics.upsert(job.id, [("train_loss", 10, 1.0), ("test_acc", 10, 0.5), ("train_loss", 20, 0.8)])
     metrics.upsert(job.id, [("train_loss", 10, 0.9), ("train_loss", 30, 0.7), ("train_loss", 30, 0.6)])
     metrics.upsert(job.id, [])
-    assert session.scalar(select(func.count()).select_from(MetricPoint)) == 4
+    assert session.scalar(select(func.count()).select_from(MetricRow)) == 4
     assert metrics.series(job.id) == {"test_acc": [(10, 0.5)], "train_loss": [(10, 0.9), (20, 0.8), (30, 0.6)]}
     assert metrics.names(job.id) == ["test_acc", "train_loss"]
 

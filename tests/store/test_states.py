@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
-from bnlab.spec import JobSpec
+from contracts.spec import JobSpec
 from store import (
     Job,
     JobRepository,

@@ -21,9 +21,9 @@ import redis
 from celery import Celery
 from sqlalchemy.orm import Session
 
-from bnlab.queue import enqueue, make_celery
-from bnlab.settings import Settings
-from bnlab.spec import JobSpec
+from contracts.settings import Settings
+from contracts.spec import JobSpec
+from dispatch.broker import enqueue, make_celery
 from store import (
     FINISHED,
     Job,

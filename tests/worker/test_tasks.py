@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bnlab.queue import enqueue
+from dispatch.broker import enqueue
 from store import CheckpointRepository, MetricRepository, session_scope, states
 from tests.worker.conftest import SMALL, Backend, WorkerProcess, running_worker, small
 

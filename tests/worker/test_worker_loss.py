@@ -4,7 +4,7 @@ and it ends exactly as a run never interrupted would (rule 7).
 
 import pytest
 
-from bnlab.spec import JobSpec
+from contracts.spec import JobSpec
 from store import CheckpointRepository
 from tests.worker.conftest import running_worker
 from tests.worker.engine.conftest import WALL_CLOCK, Collector

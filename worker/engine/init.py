@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from bnlab.spec import InitSpec
+from contracts.spec import InitSpec
 
 LEAKY_RELU_SLOPE = 0.01  # the models' LeakyReLU slope; kaiming's gain is computed for it
 _WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d)

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from bnlab.spec import JobSpec
+from contracts.spec import JobSpec
 from worker.engine.batches import BatchOrder
 from worker.engine.data import Dataset, load_dataset
 from worker.engine.metrics import Window, activation_points, evaluate

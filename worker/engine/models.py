@@ -1,4 +1,4 @@
-"""Model builders: spec -> an MLP, a small CNN or a small CIFAR-style ResNet (as bnlab.limits.count_params counts).
+"""Model builders: spec -> an MLP, a small CNN or a small CIFAR-style ResNet (as contracts.limits.count_params counts).
 
 Every hidden layer's activation is its own module, listed in `Network.activation_sites`, so a forward
 hook on it sees exactly "the input to the nonlinearity" of that layer.
@@ -9,8 +9,8 @@ from math import prod
 
 from torch import Tensor, nn
 
-from bnlab.datasets import DATASETS
-from bnlab.spec import JobSpec, ModelSpec
+from contracts.datasets import DATASETS
+from contracts.spec import JobSpec, ModelSpec
 from worker.engine.init import LEAKY_RELU_SLOPE, initialize
 from worker.engine.norms import make_norm
 

@@ -3,7 +3,7 @@
 from torch import nn
 
 import bn
-from bnlab.spec import NormOptions
+from contracts.spec import NormOptions
 
 # kind -> (layer for (N, C) and (N, C, L) input, layer for (N, C, H, W) input)
 _BATCH_NORMS = {

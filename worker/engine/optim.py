@@ -5,7 +5,7 @@ import math
 import torch
 from torch import nn
 
-from bnlab.spec import OptimizerSpec, ScheduleSpec
+from contracts.spec import OptimizerSpec, ScheduleSpec
 
 
 def build_optimizer(model: nn.Module, spec: OptimizerSpec) -> torch.optim.Optimizer:

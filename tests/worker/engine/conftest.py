@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 import torch
 
-from bnlab.spec import JobSpec
+from contracts.spec import JobSpec
 from worker.engine import MetricPoint, Reporter
 
 WALL_CLOCK = {"step_time_ms", "examples_per_s"}  # measured time: the only metrics that differ between runs

@@ -15,7 +15,7 @@ STEPS, HALF = 20, 10
 # Resumes a checkpoint file in a new interpreter: nothing (RNG, caches, BN buffers) carries over from this one.
 RESUME = """
 import sys, torch
-from bnlab.spec import JobSpec
+from contracts.spec import JobSpec
 from tests.worker.engine.conftest import Collector
 from worker.engine import train
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from bnlab.datasets import DATASETS
-from bnlab.spec import DatasetSpec
+from contracts.datasets import DATASETS
+from contracts.spec import DatasetSpec
 from worker.engine.data import LOADERS, Dataset, DatasetError, load_dataset
 from worker.engine.data.builtin import MNIST1D_CACHE, make_blobs
 

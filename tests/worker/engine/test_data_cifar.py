@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from bnlab.spec import DatasetSpec
+from contracts.spec import DatasetSpec
 from worker.engine.data import DatasetError, load_dataset
 from worker.engine.data.cifar import SUBFOLDER, load_cifar10
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from bnlab.spec import DatasetSpec
+from contracts.spec import DatasetSpec
 from worker.engine.data import DatasetError, load_dataset
 from worker.engine.data.idx import load_idx
 

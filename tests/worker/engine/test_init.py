@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from bnlab.spec import InitSpec
+from contracts.spec import InitSpec
 from worker.engine.init import initialize
 
 FAN_IN, FAN_OUT = 1000, 600  # the big Linear whose weight statistics are measured

@@ -6,7 +6,7 @@ from typing import get_args
 import pytest
 import torch
 
-from bnlab.spec import NormKind
+from contracts.spec import NormKind
 from tests.worker.engine.conftest import Collector, assert_same_tensors, tiny_spec
 from worker.engine import train
 from worker.engine.optim import lr_factor

@@ -7,9 +7,9 @@ import torch
 from torch import nn
 
 import bn
-from bnlab.datasets import DATASETS
-from bnlab.limits import count_params
-from bnlab.spec import CANONICAL_EXAMPLE, JobSpec, NormKind
+from contracts.datasets import DATASETS
+from contracts.limits import count_params
+from contracts.spec import CANONICAL_EXAMPLE, JobSpec, NormKind
 from tests.worker.engine.test_norms import EXPECTED as NORM_LAYERS  # kind -> layer for spatial_dims 0, 1, 2
 from worker.engine.models import build_model
 

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 import bn
-from bnlab.spec import NormOptions
+from contracts.spec import NormOptions
 from worker.engine.norms import make_norm
 
 # kind -> the layer for spatial_dims 0, 1, 2

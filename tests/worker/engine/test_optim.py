@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from bnlab.spec import OptimizerSpec, ScheduleSpec
+from contracts.spec import OptimizerSpec, ScheduleSpec
 from worker.engine.optim import build_optimizer, build_scheduler, lr_factor
 
 BASE_LR, TOTAL = 0.1, 110

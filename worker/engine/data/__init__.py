@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bnlab.datasets import DATASETS
-from bnlab.spec import DatasetSpec
+from contracts.datasets import DATASETS
+from contracts.spec import DatasetSpec
 from worker.engine.data.base import DatasetError, Split
 from worker.engine.data.builtin import load_digits, load_mnist1d, make_blobs, make_spirals
 from worker.engine.data.cifar import load_cifar10

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bnlab.datasets import DATASETS
-from bnlab.spec import DatasetSpec
+from contracts.datasets import DATASETS
+from contracts.spec import DatasetSpec
 from worker.engine.data.base import Split
 
 MNIST1D_CACHE = "mnist1d.npz"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bnlab.spec import DatasetSpec
+from contracts.spec import DatasetSpec
 from worker.engine.data.base import DatasetError, Split
 
 IMAGE_SHAPE, NUM_CLASSES = (3, 32, 32), 10

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bnlab.spec import DatasetSpec
+from contracts.spec import DatasetSpec
 from worker.engine.data.base import DatasetError, Split
 
 IMAGES_MAGIC, LABELS_MAGIC = 0x00000803, 0x00000801

@@ -3,10 +3,10 @@
 from math import prod
 from typing import TYPE_CHECKING
 
-from bnlab.datasets import DATASETS
+from contracts.datasets import DATASETS
 
 if TYPE_CHECKING:
-    from bnlab.spec import JobSpec, ModelSpec
+    from contracts.spec import JobSpec, ModelSpec
 
 LIMITS = {
     "max_width": 4096,

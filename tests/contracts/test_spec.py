@@ -7,8 +7,8 @@ import sys
 import pytest
 from pydantic import ValidationError
 
-from bnlab.limits import LIMITS
-from bnlab.spec import BATCH_STAT_NORMS, CANONICAL_EXAMPLE, JobSpec
+from contracts.limits import LIMITS
+from contracts.spec import BATCH_STAT_NORMS, CANONICAL_EXAMPLE, JobSpec
 
 
 def rejected(data: dict) -> str:
@@ -133,7 +133,7 @@ def test_json_schema_carries_the_canonical_example():
 def test_spec_is_imported_and_validated_without_torch():
     """The API process never loads torch, so the parameter limit is counted, not built (this model has ~0.5 G)."""
     code = (
-        "import sys; from bnlab.spec import JobSpec\n"
+        "import sys; from contracts.spec import JobSpec\n"
         "try: JobSpec(dataset={'name': 'cifar10'}, model={'hidden': [4096] * 32})\n"
         "except ValueError as error: print('parameters' in str(error), 'torch' in sys.modules)"
     )

@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from bnlab.datasets import DATASETS
-from bnlab.limits import LIMITS, check_limits
+from contracts.datasets import DATASETS
+from contracts.limits import LIMITS, check_limits
 
 NormKind = Literal["none", "batchnorm", "torch_batchnorm", "ghost_batchnorm", "batch_renorm", "layernorm", "groupnorm"]
 # Norms whose training-mode output depends on the other examples of the batch.

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from celery import Celery
 
-from bnlab.settings import Settings
+from contracts.settings import Settings
 
 TRAIN_TASK = "bnlab.train_job"
 
