@@ -3,7 +3,6 @@
 Run it with `uvicorn --factory api.app:create_app`; settings come from BNLAB_* variables.
 """
 
-import logging
 from collections.abc import Callable
 from functools import partial
 from importlib.metadata import version
@@ -17,10 +16,8 @@ from api.metrics import ApiMetrics, RequestMetrics
 from api.metrics import router as metrics_router
 from api.routes import compare, events, health, jobs
 from contracts.settings import Settings
-from dispatch.broker import enqueue, make_celery
+from dispatch import Dispatcher, enqueue, make_celery
 from store import sessions_for
-
-logger = logging.getLogger(__name__)
 
 Enqueuer = Callable[[UUID], None]
 
@@ -42,7 +39,7 @@ def create_app(settings: Settings | None = None, enqueuer: Enqueuer | None = Non
     metrics = ApiMetrics(sessions, celery)
     app = FastAPI(title="bnlab", version=version("bnlab"), description=DESCRIPTION)
     app.state.sessions, app.state.celery, app.state.metrics = sessions, celery, metrics
-    app.state.send_job = partial(send_job, enqueuer or partial(enqueue, celery), metrics)
+    app.state.dispatcher = Dispatcher(sessions, enqueuer or partial(enqueue, celery), settings)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RequestMetrics, metrics=metrics)  # added last, so outermost: it also sees 413s
@@ -50,11 +47,3 @@ def create_app(settings: Settings | None = None, enqueuer: Enqueuer | None = Non
         app.include_router(router)
     return app
 
-
-def send_job(enqueuer: Enqueuer, metrics: ApiMetrics, job_id: UUID) -> None:
-    """Send a committed job to the workers; on failure it stays queued in the database, logged and counted."""
-    try:
-        enqueuer(job_id)
-    except Exception:
-        metrics.enqueue_failures.inc()
-        logger.exception("job %s is committed but could not be sent to the broker; it stays queued", job_id)

@@ -33,9 +33,6 @@ class ApiMetrics:
             labels,
             registry=self.registry,
         )
-        self.enqueue_failures = Counter(
-            "bnlab_enqueue_failures", "jobs committed but not sent to the broker (still queued)", registry=self.registry
-        )
         self.registry.register(_StateCollector(sessions, celery))
 
     def observe(self, scope: Scope, status: int, seconds: float) -> None:

@@ -1,4 +1,4 @@
-"""The Celery app both sides share: the API sends "run job <id>", the worker runs it (DESIGN rule 1).
+"""The Celery app both sides share: the API and the dispatcher send "run job <id>", the worker runs it (rule 1).
 
 No task code lives here, so the API process can enqueue without importing the worker (or torch).
 """

@@ -1,7 +1,7 @@
-"""The store: SQLAlchemy models, sessions, repositories and the job state machine (DESIGN.md section 1).
+"""The store: SQLAlchemy models, sessions, repositories, the job state machine and the outbox's queries.
 
-Imports sqlalchemy and bnlab's spec and settings only; never api, worker or torch. Migrations live in
-../migrations and run through store.migrate (kept out of this import so that alembic loads only when used).
+Imports sqlalchemy and the contracts only; never api, worker or torch (docs/architecture.md). Migrations live
+in migrations/ and run through store.migrate (kept out of this import so that alembic loads only when used).
 """
 
 from store.db import SessionFactory, get_engine, make_engine, make_session_factory, session_scope, sessions_for

@@ -5,7 +5,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, CheckConstraint, Double, ForeignKey, Index, MetaData, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Double,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from store.timestamps import UTCDateTime, utcnow
@@ -21,7 +33,7 @@ NAMING_CONVENTION = {
 
 
 class JobStatus(StrEnum):
-    """A job's lifecycle (DESIGN.md section 3); only store.states moves a job between them."""
+    """A job's lifecycle (docs/architecture.md, the job lifecycle); only store.states moves a job between them."""
 
     QUEUED = "queued"
     RUNNING = "running"
@@ -70,6 +82,7 @@ class Job(Base):
         Index(None, "owner", "status"),
         Index(None, "owner", "created_at", "id"),
         Index(None, "status", "lease_expires_at"),
+        Index(None, "status", "dispatched_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -92,6 +105,7 @@ class Job(Base):
     worker: Mapped[str | None] = mapped_column(String(200))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str] = mapped_column(String(64))
+    dispatched_at: Mapped[datetime | None]  # when "run job <id>" was last sent (the outbox, rule 12)
     study_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
@@ -121,11 +135,11 @@ class MetricRow(Base):
 
 
 class Checkpoint(Base):
-    """Where a job's resumable state at one step was saved (the file lives in the data dir, not here)."""
+    """A job's resumable state at one step, in the database so that every worker of a deployment can resume it."""
 
     __tablename__ = "checkpoints"
 
     job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
     step: Mapped[int] = mapped_column(primary_key=True)
-    path: Mapped[str] = mapped_column(String(1024))
+    data: Mapped[bytes] = mapped_column(LargeBinary)  # torch.save of the engine's state, loaded weights_only
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

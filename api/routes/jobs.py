@@ -10,7 +10,7 @@ from api.params import IdempotencyKey, JobFilters, SeriesQuery
 from api.routes.responses import AUTHENTICATED, ONE_JOB, errors
 from api.schemas import JobOut, JobPage, MetricsOut
 from contracts.spec import CANONICAL_EXAMPLE, JobSpec
-from store import JobRepository, JobStatus, MetricRepository
+from store import JobRepository, MetricRepository
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=AUTHENTICATED)
 
@@ -51,12 +51,11 @@ def submit_job(
 
     With an `Idempotency-Key` header, resending the same body with the same key answers 201 with the job
     the first request created (nothing new is created), and the same key with another body answers 409.
-    The job is sent to the workers once its row is committed; if the broker cannot take it, the job
-    stays queued and the failure is logged and counted (a resend with the same key sends it again).
+    The job is sent to the workers once its row is committed, within your fair share of the workers
+    (`BNLAB_DISPATCH_PER_OWNER`); if the broker cannot take it, it stays queued and is sent again later.
     """
     job = JobRepository(session).create(owner, spec, idempotency_key=idempotency_key)
-    if job.status == JobStatus.QUEUED:
-        background.add_task(request.app.state.send_job, job.id)  # runs after the commit (DbSession's teardown)
+    background.add_task(request.app.state.dispatcher.dispatch, owner)  # runs after the commit (DbSession's teardown)
     return JobOut.of(job)
 
 

@@ -1,0 +1,42 @@
+"""The one place that puts jobs on the broker (rule 12): the row is committed first, then sent, then recorded.
+
+Submissions, re-queued jobs of lost workers and (later) studies all reach the workers through `dispatch`;
+the worker's sweep calls it too, so a message that was never sent, or that the broker lost, is sent again.
+A duplicate message is harmless: the claim is atomic, and a worker leaves a job that is not queued alone.
+"""
+
+import logging
+from collections.abc import Callable
+from uuid import UUID
+
+from contracts.settings import Settings
+from store import SessionFactory, outbox, session_scope
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[UUID], None]
+
+
+class Dispatcher:
+    """Sends due jobs through `send` (Celery's send_task in production) and records each send."""
+
+    def __init__(self, sessions: SessionFactory, send: Send, settings: Settings) -> None:
+        self.sessions, self.send = sessions, send
+        self.share, self.resend_after_s = settings.dispatch_per_owner, settings.redispatch_s
+
+    def dispatch(self, owner: str | None = None) -> list[UUID]:
+        """Send what is due (of one owner, or of all); stops at the first failed send, which the next sweep retries."""
+        with session_scope(self.sessions) as session:
+            due = outbox.due(session, self.share, self.resend_after_s, owner)
+        sent: list[UUID] = []
+        for job_id in due:
+            try:
+                self.send(job_id)
+            except Exception:
+                log.warning("job %s stays queued: the broker did not take its message (sent again later)", job_id)
+                break
+            sent.append(job_id)
+        if sent:
+            with session_scope(self.sessions) as session:
+                outbox.mark_dispatched(session, sent)
+        return sent
