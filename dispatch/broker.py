@@ -3,9 +3,12 @@
 No task code lives here, so the API process can enqueue without importing the worker (or torch).
 """
 
+from functools import cache
 from uuid import UUID
 
 from celery import Celery
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from contracts.settings import Settings
 
@@ -42,3 +45,28 @@ def _transport_options(settings: Settings) -> dict:
 def enqueue(app: Celery, job_id: UUID) -> None:
     """Only the id travels; the database holds the job (call after the job's row is committed)."""
     app.send_task(TRAIN_TASK, args=[str(job_id)])
+
+
+def purge_consumed(settings: Settings) -> int:
+    """Delete the messages kombu's SQLAlchemy transport has handed out: it only hides them, so its table grows forever.
+
+    A hidden message is done with: an unacknowledged one lives in the consumer's memory and is put back as a new
+    row if its worker is lost. Redis deletes what it hands out, so there is nothing to do there.
+    """
+    url = settings.resolved_broker_url
+    if not url.startswith("sqla+"):
+        return 0
+    engine = _broker_engine(url.removeprefix("sqla+"))
+    try:
+        with engine.begin() as connection:
+            return connection.execute(
+                text("DELETE FROM kombu_message WHERE visible = :hidden"), {"hidden": False}
+            ).rowcount
+    except OperationalError:  # no message was ever sent, so kombu has not made its table yet
+        return 0
+
+
+@cache
+def _broker_engine(url: str) -> Engine:
+    """One engine per process on the broker's own database, waiting for kombu's locks instead of failing."""
+    return create_engine(url, connect_args={"timeout": 15} if url.startswith("sqlite") else {})
