@@ -1,4 +1,8 @@
-"""`bnlab keys` and `bnlab migrate`: the operator's commands on the database (no torch, no server)."""
+"""`bnlab keys` and `bnlab migrate`: the operator's commands on the database (no torch, no server).
+
+Only `bnlab migrate` (and `bnlab serve`, which runs it) changes the schema; the key commands refuse to touch a
+database that is not at the newest revision, saying to migrate first.
+"""
 
 import argparse
 import sys
@@ -7,20 +11,38 @@ import uuid
 from contracts.settings import Settings
 
 
-def open_store(settings: Settings):
+def migrated_store(settings: Settings):
     """Migrate (idempotent) and return a session factory for the configured database."""
+    from sqlalchemy.exc import OperationalError
+
     from store import sessions_for
     from store.migrate import upgrade
 
-    upgrade(settings.resolved_database_url)
+    try:
+        upgrade(settings.resolved_database_url)
+    except OperationalError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        sys.exit(f"error: cannot reach the database {settings.display_database_url}: {reason}")
+    return sessions_for(settings.resolved_database_url)
+
+
+def current_store(settings: Settings):
+    """A session factory for the configured database, which must already be at the newest schema."""
+    from store import sessions_for
+    from store.migrate import SchemaNotCurrent, require_current
+
+    try:
+        require_current(settings.resolved_database_url)
+    except SchemaNotCurrent as error:
+        sys.exit(f"error: {error}: run `bnlab migrate` first")
     return sessions_for(settings.resolved_database_url)
 
 
 def cmd_migrate(_: argparse.Namespace) -> None:
     """Bring the configured database to the newest schema."""
     settings = Settings()
-    open_store(settings)
-    print(f"database at the newest schema: {settings.resolved_database_url}")
+    migrated_store(settings)
+    print(f"database at the newest schema: {settings.display_database_url}")
 
 
 def create_key(factory, name: str, owner: str | None = None) -> str:
@@ -34,7 +56,7 @@ def create_key(factory, name: str, owner: str | None = None) -> str:
 
 def cmd_keys_create(args: argparse.Namespace) -> None:
     """Print a new key once; only its hash is kept."""
-    plaintext = create_key(open_store(Settings()), args.name, args.owner)
+    plaintext = create_key(current_store(Settings()), args.name, args.owner)
     print(plaintext)
     print("store it now: it cannot be shown again", file=sys.stderr)
 
@@ -43,7 +65,7 @@ def cmd_keys_list(_: argparse.Namespace) -> None:
     """Every key with its owner and state; never the key itself."""
     from store import ApiKeyRepository, session_scope
 
-    with session_scope(open_store(Settings())) as session:
+    with session_scope(current_store(Settings())) as session:
         keys = ApiKeyRepository(session).list()
         print(f"{'id':<36}  {'prefix':<12}  {'name':<20}  {'owner':<36}  state")
         for key in keys:
@@ -59,7 +81,7 @@ def cmd_keys_revoke(args: argparse.Namespace) -> None:
         key_id = uuid.UUID(args.id)
     except ValueError:
         sys.exit(f"error: {args.id!r} is not a key id; `bnlab keys list` shows them")
-    with session_scope(open_store(Settings())) as session:
+    with session_scope(current_store(Settings())) as session:
         if ApiKeyRepository(session).revoke(key_id) is None:
             sys.exit(f"error: no key with id {key_id}")
     print(f"revoked {key_id}")

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bnlab.cli_keys import create_key, open_store
+from bnlab.cli_keys import create_key, migrated_store
 from contracts.settings import Settings
 
 STOP_WAIT_S = 10
@@ -33,7 +33,7 @@ def first_key(settings: Settings) -> str | None:
     """On a fresh database, a key to start with (printed once); None when keys exist already."""
     from store import ApiKeyRepository, session_scope
 
-    factory = open_store(settings)
+    factory = migrated_store(settings)
     with session_scope(factory) as session:
         if ApiKeyRepository(session).list():
             return None
@@ -55,7 +55,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     key = first_key(settings)
     if key:
         print(f"first API key (shown once): {key}", flush=True)
-    print(f"database {settings.resolved_database_url}\nbroker   {settings.resolved_broker_url}", flush=True)
+    print(f"database {settings.display_database_url}\nbroker   {settings.display_broker_url}", flush=True)
     workers = subprocess.Popen(worker_command(args.workers))
     # uvicorn re-raises the SIGTERM it caught once it has shut down; exiting through SystemExit
     # instead of dying by the signal lets the `finally` below stop the workers (no orphans).

@@ -2,6 +2,7 @@
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,3 +45,22 @@ class Settings(BaseSettings):
     def resolved_broker_url(self) -> str:
         """The configured broker, or kombu's SQLAlchemy transport on a SQLite file (no server)."""
         return self.broker_url or f"sqla+sqlite:///{(self.data_dir / 'broker.sqlite').resolve()}"
+
+    @property
+    def display_database_url(self) -> str:
+        """The database URL to print in logs: its password hidden."""
+        return redacted(self.resolved_database_url)
+
+    @property
+    def display_broker_url(self) -> str:
+        """The broker URL to print in logs: its password hidden."""
+        return redacted(self.resolved_broker_url)
+
+
+def redacted(url: str) -> str:
+    """`scheme://user:***@host/...`: a URL that can be shown without giving its password away."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
