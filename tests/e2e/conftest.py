@@ -1,5 +1,6 @@
 """A real `bnlab serve` (API + Celery worker processes) on a free port, embedded or on PostgreSQL + Redis."""
 
+import contextlib
 import os
 import re
 import signal
@@ -71,26 +72,30 @@ def wait_until_ready(url: str, deadline: float) -> None:
     raise AssertionError(f"{url} never became ready")
 
 
+@contextlib.contextmanager
+def serving(env: dict[str, str], folder: Path, workers: int = 2) -> Iterator[Service]:
+    """`bnlab serve --workers N` as a new user runs it, its output in folder/serve.log; stopped (with its workers)."""
+    port, log = free_port(), folder / "serve.log"
+    with log.open("w") as output:
+        command = [BNLAB, "serve", "--port", str(port), "--workers", str(workers)]
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        key = wait_for_key(log, process, deadline)
+        url = f"http://127.0.0.1:{port}"
+        wait_until_ready(url, deadline)
+        yield Service(url, key, env)
+    finally:
+        stop_service(process)
+
+
 @pytest.fixture(scope="module", params=["embedded", "postgres+redis"])
 def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    """`bnlab serve --workers 2` as a new user runs it; stopped (with its workers) at the end."""
+    """The service on each setup in turn."""
     tmp_path = tmp_path_factory.mktemp(request.param.replace("+", "-"))
     for env in backend_env(request.param, tmp_path):
-        port = free_port()
-        command = [BNLAB, "serve", "--port", str(port), "--workers", "2"]
-        log = tmp_path / "serve.log"
-        with log.open("w") as output:
-            process = subprocess.Popen(
-                command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        try:
-            deadline = time.monotonic() + 90
-            key = wait_for_key(log, process, deadline)
-            url = f"http://127.0.0.1:{port}"
-            wait_until_ready(url, deadline)
-            yield Service(url, key, env)
-        finally:
-            stop_service(process)
+        with serving(env, tmp_path) as service:
+            yield service
 
 
 def stop_service(process: subprocess.Popen) -> None:
