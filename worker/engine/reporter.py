@@ -6,7 +6,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class MetricPoint:
-    """One value of one named series at one optimizer step (names as in DESIGN.md section 3)."""
+    """One value of one named series at one optimizer step (names as in docs/architecture.md, public contracts)."""
 
     name: str
     step: int
