@@ -4,8 +4,17 @@ Imports sqlalchemy and the contracts only; never api, worker or torch (docs/arch
 in migrations/ and run through store.migrate (kept out of this import so that alembic loads only when used).
 """
 
-from store.db import SessionFactory, get_engine, make_engine, make_session_factory, session_scope, sessions_for
+from store.db import (
+    SessionFactory,
+    get_engine,
+    make_engine,
+    make_session_factory,
+    read_scope,
+    session_scope,
+    sessions_for,
+)
 from store.errors import IdempotencyConflict, InvalidCursor, JobNotFinished, StoreError, TransitionError
+from store.lease import JobLease
 from store.models import FINISHED, ApiKey, Checkpoint, Job, JobStatus, JobTag, MetricRow
 from store.repositories import (
     ApiKeyRepository,
@@ -13,6 +22,7 @@ from store.repositories import (
     JobListing,
     JobRepository,
     MetricRepository,
+    QuotaRepository,
     Series,
 )
 
@@ -25,6 +35,7 @@ __all__ = [
     "IdempotencyConflict",
     "InvalidCursor",
     "Job",
+    "JobLease",
     "JobNotFinished",
     "JobListing",
     "JobRepository",
@@ -32,6 +43,7 @@ __all__ = [
     "JobTag",
     "MetricRow",
     "MetricRepository",
+    "QuotaRepository",
     "Series",
     "SessionFactory",
     "StoreError",
@@ -39,6 +51,7 @@ __all__ = [
     "get_engine",
     "make_engine",
     "make_session_factory",
+    "read_scope",
     "session_scope",
     "sessions_for",
 ]

@@ -1,4 +1,9 @@
-"""Engines and sessions: one engine per process and URL (rule 11), commits only at the edge (rule 3)."""
+"""Engines and sessions: one engine per process and URL (rule 11), commits only at the edge (rule 3).
+
+On SQLite a unit of work that writes takes the write lock when it begins (BEGIN IMMEDIATE), so that it
+cannot fail half-way with "database is locked"; one that only reads (`read_scope`) begins a plain
+transaction, which in WAL mode neither waits for a writer nor holds one up.
+"""
 
 import os
 from collections.abc import Iterator
@@ -9,20 +14,23 @@ from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+DEFAULT_POOL_SIZE = 5  # SQLAlchemy's own default: enough for a command or a worker process
+READ_ONLY = "bnlab_read_only"  # the execution option that makes the "begin" listener start a plain transaction
 
 SessionFactory = sessionmaker[Session]
 
 _engines: dict[str, Engine] = {}
 
 
-def make_engine(url: str) -> Engine:
-    """A new engine: SQLite tuned for several processes on one file, PostgreSQL checking pooled connections."""
+def make_engine(url: str, pool_size: int = DEFAULT_POOL_SIZE) -> Engine:
+    """A new engine keeping up to `pool_size` connections: SQLite tuned for several processes on one file,
+    PostgreSQL checking pooled connections."""
     if make_url(url).get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, pool_size=pool_size)
     ensure_sqlite_dir(url)
-    engine = create_engine(url)
+    engine = create_engine(url, pool_size=pool_size)
     event.listen(engine, "connect", _configure_sqlite)
-    event.listen(engine, "begin", _begin_immediate)
+    event.listen(engine, "begin", _begin)
     return engine
 
 
@@ -35,21 +43,34 @@ def ensure_sqlite_dir(url: str) -> None:
 
 def _configure_sqlite(dbapi_connection, _record) -> None:
     """Enforce foreign keys (cascades), let readers and a writer overlap (WAL), wait for locks instead of failing."""
-    dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _begin_immediate)
+    dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _begin)
     for pragma in (f"busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}", "foreign_keys = ON", "journal_mode = WAL"):
         dbapi_connection.execute(f"PRAGMA {pragma}")
 
 
-def _begin_immediate(connection: Connection) -> None:
-    """Take the write lock up front: a read-then-write transaction cannot then fail with 'database is locked'."""
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+def _begin(connection: Connection) -> None:
+    """Writers take the write lock up front (a read-then-write transaction cannot then fail with 'database is
+    locked'); readers begin deferred, so that they never wait for a writer nor block one."""
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def get_engine(url: str) -> Engine:
-    """The process's engine for `url`, created on first use and shared afterwards."""
-    if url not in _engines:
-        _engines[url] = make_engine(url)
-    return _engines[url]
+def get_engine(url: str, pool_size: int = DEFAULT_POOL_SIZE) -> Engine:
+    """The process's engine for `url`, created on first use and shared afterwards, with room for `pool_size`
+    connections at once (a caller that needs more room, such as the API sizing it to its threads, grows it)."""
+    engine = _engines.get(url)
+    if engine is None:
+        engine = _engines[url] = make_engine(url, pool_size)
+    elif engine.pool.size() < pool_size:
+        _grow_pool(engine, make_engine(url, pool_size))
+    return engine
+
+
+def _grow_pool(engine: Engine, larger: Engine) -> None:
+    """Give `engine` the pool of `larger` (as Engine.dispose swaps in a fresh pool): still one engine for the URL,
+    its idle connections closed, the ones in use returned to the old pool and closed with it."""
+    old, engine.pool = engine.pool, larger.pool
+    old.dispose()
 
 
 def _forget_inherited_connections() -> None:
@@ -73,6 +94,13 @@ def session_scope(factory: SessionFactory) -> Iterator[Session]:
         yield session
 
 
-def sessions_for(url: str) -> SessionFactory:
+@contextmanager
+def read_scope(factory: SessionFactory) -> Iterator[Session]:
+    """A unit of work that only reads: on SQLite a plain (deferred) transaction, which takes no write lock."""
+    with factory(execution_options={READ_ONLY: True}) as session, session.begin():
+        yield session
+
+
+def sessions_for(url: str, pool_size: int = DEFAULT_POOL_SIZE) -> SessionFactory:
     """Sessions on this process's one engine for `url` (rule 11: created on first use, so after any fork)."""
-    return make_session_factory(get_engine(url))
+    return make_session_factory(get_engine(url, pool_size))

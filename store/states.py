@@ -4,7 +4,9 @@ Each transition is declared once in TRANSITIONS (from which statuses, to which) 
 single `UPDATE jobs SET ... WHERE id = :id AND status IN (:allowed)`; when no row changes, the
 job was not in an allowed status (or does not exist) and TransitionError says so. A concurrent
 transition therefore loses cleanly instead of overwriting: two workers claiming one job get one
-`running` and one TransitionError.
+`running` and one TransitionError. Every transition a worker makes also names the worker
+(`AND worker = :me`): one that stalled past its lease, while the job was re-queued and claimed by
+another, cannot heartbeat, write for or finish a job it no longer holds.
 """
 
 import uuid
@@ -12,11 +14,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Update, select, update
+from sqlalchemy import ColumnElement, String, Update, cast, literal, select, update
 from sqlalchemy.orm import Session
 
 from store.errors import TransitionError
 from store.models import Job, JobStatus
+from store.repositories.checkpoints import CheckpointRepository
 from store.timestamps import utcnow
 
 
@@ -30,13 +33,21 @@ class Transition:
 
 TRANSITIONS = {
     "claim": Transition((JobStatus.QUEUED,), JobStatus.RUNNING),
+    "hold": Transition((JobStatus.RUNNING,), JobStatus.RUNNING),
     "heartbeat": Transition((JobStatus.RUNNING,), JobStatus.RUNNING),
     "request_cancel": Transition((JobStatus.RUNNING,), JobStatus.RUNNING),
     "succeed": Transition((JobStatus.RUNNING,), JobStatus.SUCCEEDED),
     "fail": Transition((JobStatus.RUNNING,), JobStatus.FAILED),
-    "cancel": Transition((JobStatus.QUEUED, JobStatus.RUNNING), JobStatus.CANCELLED),
+    "cancel": Transition((JobStatus.RUNNING,), JobStatus.CANCELLED),
+    "withdraw": Transition((JobStatus.QUEUED,), JobStatus.CANCELLED),
     "requeue_lost": Transition((JobStatus.RUNNING,), JobStatus.QUEUED),
+    "fail_lost": Transition((JobStatus.RUNNING,), JobStatus.FAILED),
 }
+
+# Completes "the job lost its worker <attempts>": what probably happened, and what to change.
+LOST_ADVICE = (
+    " times (the process died: out of memory or a crash?); make the model or batch smaller, or raise BNLAB_MAX_ATTEMPTS"
+)
 
 
 def claim(session: Session, job_id: uuid.UUID, worker: str, lease_s: float) -> Job:
@@ -53,61 +64,75 @@ def claim(session: Session, job_id: uuid.UUID, worker: str, lease_s: float) -> J
     )
 
 
-def heartbeat(session: Session, job_id: uuid.UUID, progress: float, lease_s: float, worker: str | None = None) -> Job:
-    """The worker is alive: extend the lease and record progress; the returned job carries cancel_requested.
+def hold(session: Session, job_id: uuid.UUID, worker: str) -> Job:
+    """The worker still holds the running job: its row stays locked for the rest of this transaction's writes."""
+    return _held(session, job_id, worker, "hold")
 
-    With `worker`, only the worker that holds the job may: one that stalled past its lease, while the
-    job was re-queued and claimed by another, gets TransitionError instead of training it twice.
-    """
+
+def heartbeat(session: Session, job_id: uuid.UUID, worker: str, progress: float, lease_s: float) -> Job:
+    """The holding worker is alive: extend the lease and record progress; the returned job carries cancel_requested."""
     lease = utcnow() + timedelta(seconds=lease_s)
-    return _apply(session, job_id, "heartbeat", held_by=worker, progress=progress, lease_expires_at=lease)
+    return _held(session, job_id, worker, "heartbeat", progress=progress, lease_expires_at=lease)
 
 
-def succeed(session: Session, job_id: uuid.UUID, summary: dict[str, Any], worker: str | None = None) -> Job:
+def succeed(session: Session, job_id: uuid.UUID, worker: str, summary: dict[str, Any]) -> Job:
     """Training ended normally (a diverged run included: divergence is an outcome, not a failure)."""
-    return _finish(session, job_id, "succeed", held_by=worker, summary=summary, progress=1.0)
+    return _finish(session, job_id, "succeed", Job.worker == worker, summary=summary, progress=1.0)
 
 
-def fail(
-    session: Session, job_id: uuid.UUID, error: str, summary: dict[str, Any] | None = None, worker: str | None = None
-) -> Job:
+def fail(session: Session, job_id: uuid.UUID, worker: str, error: str, summary: dict[str, Any] | None = None) -> Job:
     """Training raised: keep the error for the user, and whatever summary there was."""
-    return _finish(session, job_id, "fail", held_by=worker, error=error, summary=summary)
+    return _finish(session, job_id, "fail", Job.worker == worker, error=error, summary=summary)
 
 
-def cancel(
-    session: Session, job_id: uuid.UUID, summary: dict[str, Any] | None = None, worker: str | None = None
-) -> Job:
-    """A queued job withdrawn by its owner, or a running one whose worker saw the cancel flag and stopped."""
-    return _finish(session, job_id, "cancel", held_by=worker, summary=summary)
+def cancel(session: Session, job_id: uuid.UUID, worker: str, summary: dict[str, Any] | None = None) -> Job:
+    """The holding worker saw the cancel flag and stopped: the job ends with the summary of what it trained."""
+    return _finish(session, job_id, "cancel", Job.worker == worker, summary=summary)
 
 
 def request_cancel(session: Session, job_id: uuid.UUID) -> Job:
     """A queued job is cancelled at once; a running one gets the flag its training loop polls (rule 6)."""
     status = session.scalar(select(Job.status).where(Job.id == job_id).with_for_update())
     if status == JobStatus.QUEUED:  # the row lock keeps a worker from claiming it meanwhile
-        return cancel(session, job_id)
+        return _finish(session, job_id, "withdraw")
     return _apply(session, job_id, "request_cancel", cancel_requested=True)
 
 
-def requeue_lost(session: Session) -> list[uuid.UUID]:
-    """Running jobs whose lease ran out lost their worker: queue them again (the next claim counts the attempt).
+def requeue_lost(session: Session, max_attempts: int) -> list[uuid.UUID]:
+    """Running jobs whose lease ran out lost their worker: fail those out of attempts, queue the others again.
 
-    Returns their ids, to be sent to the broker again once this transaction has committed (rule 1).
+    A job that keeps killing its worker (out of memory, a crash) must end instead of taking workers down
+    forever. The re-queued ones need a message again (no dispatched_at): returns their ids, to be sent to
+    the broker once this transaction has committed (rule 1); the next claim counts the attempt.
     """
-    statement = _update("requeue_lost", Job.lease_expires_at < utcnow()).values(worker=None, lease_expires_at=None)
-    return list(session.scalars(statement.returning(Job.id)))
+    lost = Job.lease_expires_at < utcnow()
+    failed = _update("fail_lost", lost, Job.attempts >= max_attempts).values(
+        error=literal("the job lost its worker ") + cast(Job.attempts, String) + literal(LOST_ADVICE),
+        finished_at=utcnow(),
+        lease_expires_at=None,
+    )
+    CheckpointRepository(session).delete(list(session.scalars(failed.returning(Job.id))))
+    requeued = _update("requeue_lost", lost, Job.attempts < max_attempts).values(
+        worker=None, lease_expires_at=None, dispatched_at=None
+    )
+    return list(session.scalars(requeued.returning(Job.id)))
 
 
-def _finish(session: Session, job_id: uuid.UUID, name: str, **values: Any) -> Job:
-    """A final status: stamp the end and release the lease."""
-    return _apply(session, job_id, name, finished_at=utcnow(), lease_expires_at=None, **values)
+def _held(session: Session, job_id: uuid.UUID, worker: str, name: str, **values: Any) -> Job:
+    """A worker's transition on a running job: only the worker that holds it may make it."""
+    return _apply(session, job_id, name, Job.worker == worker, **values)
 
 
-def _apply(session: Session, job_id: uuid.UUID, name: str, held_by: str | None = None, **values: Any) -> Job:
-    """Run one transition on one job, or raise TransitionError if its status (or holder, given `held_by`) forbids it."""
-    held = [Job.worker == held_by] if held_by is not None else []
-    statement = _update(name, Job.id == job_id, *held).values(**values).returning(Job)
+def _finish(session: Session, job_id: uuid.UUID, name: str, *criteria: ColumnElement[bool], **values: Any) -> Job:
+    """A final status: stamp the end, release the lease, drop the checkpoints (a finished job never resumes)."""
+    job = _apply(session, job_id, name, *criteria, finished_at=utcnow(), lease_expires_at=None, **values)
+    CheckpointRepository(session).delete([job_id])
+    return job
+
+
+def _apply(session: Session, job_id: uuid.UUID, name: str, *criteria: ColumnElement[bool], **values: Any) -> Job:
+    """Run one transition on one job, or raise TransitionError if its status (or holder, in `criteria`) forbids it."""
+    statement = _update(name, Job.id == job_id, *criteria).values(**values).returning(Job)
     job = session.scalars(statement.execution_options(populate_existing=True)).one_or_none()
     if job is None:
         raise TransitionError(job_id, session.scalar(select(Job.status).where(Job.id == job_id)), name)

@@ -23,7 +23,7 @@ app.conf.include = ["worker.tasks"]  # registered at worker start; worker.tasks 
 def requeue_lost_jobs() -> list[UUID]:
     """Running jobs whose lease ran out go back to the queue: in the database first, to the broker after commit."""
     with session_scope(sessions_for(settings.resolved_database_url)) as session:
-        job_ids = states.requeue_lost(session)
+        job_ids = states.requeue_lost(session, settings.max_attempts)
     for job_id in job_ids:
         enqueue(app, job_id)
         log.warning("job %s lost its worker (lease expired): queued again", job_id)

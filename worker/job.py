@@ -1,81 +1,98 @@
 """One job from claim to finish: the store's transitions around the engine (rule 4), in the process that trains."""
 
+import io
 import logging
 from collections.abc import Callable
-from functools import partial
+from operator import methodcaller
 from uuid import UUID
 
 import torch
 from celery.exceptions import SoftTimeLimitExceeded
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import SQLAlchemyError
 
 from contracts.settings import Settings
 from contracts.spec import JobSpec
-from store import (
-    Checkpoint,
-    CheckpointRepository,
-    Job,
-    SessionFactory,
-    TransitionError,
-    session_scope,
-    sessions_for,
-    states,
-)
+from store import Checkpoint, Job, JobLease, TransitionError, sessions_for
 from worker.engine import train
+from worker.heartbeat import Heartbeat
+from worker.held_job import HeldJob
 from worker.reporter import DatabaseReporter
+from worker.retry import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
-Finish = Callable[[Session, UUID], Job]
+Finish = Callable[[JobLease], Job]
 
 
 def run_job(job_id: UUID, worker: str, settings: Settings) -> None:
-    """Claim, train, record the outcome; a job that is not, or no longer, ours (TransitionError) is left alone."""
-    factory = sessions_for(settings.resolved_database_url)
+    """Claim, train, record the outcome; a job that is not, or no longer, ours (TransitionError) is left alone.
+
+    A claim that the database never answers raises DatabaseUnavailable: the task hands the message back.
+    """
+    held = HeldJob(sessions_for(settings.resolved_database_url), job_id, worker, settings.lease_s)
     try:
-        with session_scope(factory) as session:
-            job = states.claim(session, job_id, worker, settings.lease_s)
-            checkpoint = CheckpointRepository(session).latest(job_id)
-        finish = partial(_train(job, checkpoint, factory, settings), worker=worker)
-        with session_scope(factory) as session:
-            job = finish(session, job_id)
-        log.info("job %s %s%s", job_id, job.status, f": {job.error}" if job.error else "")
+        job, checkpoint = held.claim()
+        _train_and_finish(held, job, checkpoint, settings)
     except TransitionError as error:  # cancelled, run elsewhere, or re-queued after our lease ran out
         log.info("job %s left alone: %s", job_id, error)
 
 
-def _train(job: Job, checkpoint: Checkpoint | None, factory: SessionFactory, settings: Settings) -> Finish:
+def _train_and_finish(held: HeldJob, job: Job, checkpoint: Checkpoint | None, settings: Settings) -> None:
+    """Train under a heartbeat, then record the end; with the database away for a lease, the lease decides.
+
+    Never a failure because of the database: the sweep re-queues the job and it resumes from its checkpoint.
+    """
+    try:
+        with Heartbeat(held) as heartbeat:
+            finish = _train(job, checkpoint, DatabaseReporter(held, heartbeat), settings)
+        job = held.write(finish)
+    except DatabaseUnavailable as error:
+        log.warning("job %s left to its lease: %s", job.id, error)
+        return
+    log.info("job %s %s%s", job.id, job.status, f": {job.error}" if job.error else "")
+
+
+def _train(job: Job, checkpoint: Checkpoint | None, reporter: DatabaseReporter, settings: Settings) -> Finish:
     """Run the engine; return the job's end: succeed or cancel with the summary (divergence is a success), or fail."""
     try:
         spec = JobSpec.model_validate(job.spec)
-        resume = _resume_state(job.id, checkpoint, settings)
-        summary = train(spec, DatabaseReporter(factory, job.id, job.worker, settings), settings.data_dir, resume=resume)
-    except TransitionError:
-        raise  # the job went back to the queue without us: its next run records the outcome
+        summary = train(spec, reporter, settings.data_dir, resume=_resume_state(job.id, checkpoint))
+    except (TransitionError, DatabaseUnavailable):
+        raise  # the job is no longer ours, or the database is away: its next run records the outcome
     except SoftTimeLimitExceeded:
         limit = settings.job_time_limit_s
-        return partial(states.fail, error=f"stopped at the time limit of {limit} s per job (BNLAB_JOB_TIME_LIMIT_S)")
+        return methodcaller("fail", f"stopped at the time limit of {limit} s per job (BNLAB_JOB_TIME_LIMIT_S)")
     except Exception as error:
-        return partial(states.fail, error=_describe(error))
-    finish = states.cancel if summary.stop_reason == "cancelled" else states.succeed
-    return partial(finish, summary=summary.to_dict())
+        return methodcaller("fail", _describe(error))
+    return methodcaller("cancel" if summary.stop_reason == "cancelled" else "succeed", summary.to_dict())
 
 
-def _resume_state(job_id: UUID, checkpoint: Checkpoint | None, settings: Settings) -> dict | None:
-    """The newest checkpoint of an earlier attempt (its worker was lost), or None to start at step 0."""
+def _resume_state(job_id: UUID, checkpoint: Checkpoint | None) -> dict | None:
+    """The newest checkpoint of an earlier attempt (its worker was lost), or None to start at step 0.
+
+    weights_only: the bytes come from the database, and unpickling them must not be able to run code.
+    """
     if checkpoint is None:
         return None
-    path = settings.data_dir / checkpoint.path
-    if not path.is_file():  # e.g. written on another machine's disk
-        log.warning("job %s: checkpoint %s is missing; starting from step 0", job_id, path)
-        return None
     log.info("job %s: resuming from the checkpoint of step %s", job_id, checkpoint.step)
-    return torch.load(path, weights_only=False)
+    return torch.load(io.BytesIO(checkpoint.data), weights_only=True)
 
 
 def _describe(error: Exception) -> str:
-    """The job's error text: a user's mistake (ValueError, e.g. a dataset that cannot load) as is; a bug, logged."""
+    """The job's error for its owner, on one line: a user's mistake (ValueError) as is; never SQL or a URL.
+
+    A database error's text holds the statement, its parameters and perhaps the server's address: it goes
+    to the worker's log only.
+    """
+    if isinstance(error, SQLAlchemyError):
+        log.exception("job failed: the database refused one of its writes")
+        return "internal error: the database refused to store this job's results; the worker's log has the details"
     if isinstance(error, ValueError):
-        return str(error)
+        return _one_line(str(error))
     log.exception("job failed with an unexpected error")
-    return f"internal error ({type(error).__name__}: {error}); the worker's log has the details"
+    return f"internal error ({type(error).__name__}: {_one_line(str(error))}); the worker's log has the details"
+
+
+def _one_line(text: str) -> str:
+    """A multi-line message (pydantic's, for one) as one line, its lines joined by semicolons."""
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())

@@ -1,68 +1,40 @@
-"""The service's Reporter: metric batches, progress, lease, cancel flag and checkpoints, all through the store."""
+"""The service's Reporter: metric batches and checkpoints through the store, progress and cancel via the heartbeat."""
 
-import os
-import time
-from pathlib import Path
+import io
 from typing import Any
-from uuid import UUID
 
 import torch
-from sqlalchemy.orm import Session
 
-from contracts.settings import Settings
-from store import CheckpointRepository, MetricRepository, SessionFactory, session_scope, states
 from worker.engine import MetricPoint, Reporter
-
-SYNC_S = 1.0  # progress, lease renewal and cancel poll at most this often, however fast the steps are
-
-
-def checkpoint_path(job_id: UUID, step: int) -> Path:
-    """A checkpoint's place relative to the data dir (recorded relative, so the data dir may move)."""
-    return Path("checkpoints") / str(job_id) / f"step-{step}.pt"
+from worker.heartbeat import Heartbeat
+from worker.held_job import HeldJob
 
 
 class DatabaseReporter(Reporter):
-    """Each database call is its own short transaction (rule 3): nothing stays open while the engine trains."""
+    """Each write is its own short, holder-checked transaction (rule 3); the heartbeat thread keeps the lease."""
 
-    def __init__(self, factory: SessionFactory, job_id: UUID, worker: str, settings: Settings) -> None:
-        self.factory, self.job_id, self.worker = factory, job_id, worker
-        self.lease_s, self.data_dir = settings.lease_s, settings.data_dir
-        self.fraction, self.cancel_requested = 0.0, False
-        self.synced_at = time.monotonic()
+    def __init__(self, held: HeldJob, heartbeat: Heartbeat) -> None:
+        self.held, self.heartbeat = held, heartbeat
 
     def log(self, points: list[MetricPoint]) -> None:
-        """One transaction per batch (rule 5), with a heartbeat."""
-        with session_scope(self.factory) as session:
-            MetricRepository(session).upsert(self.job_id, [(point.name, point.step, point.value) for point in points])
-            self._heartbeat(session)
+        """One transaction per batch (rule 5)."""
+        self.heartbeat.raise_if_lost()
+        rows = [(point.name, point.step, point.value) for point in points]
+        self.held.write(lambda lease: lease.write_points(rows))
 
     def progress(self, step: int, total: int) -> None:
-        """A heartbeat when due, so the lease outlives a long stretch between evaluations."""
-        self.fraction = step / total
-        if time.monotonic() - self.synced_at >= SYNC_S:
-            with session_scope(self.factory) as session:
-                self._heartbeat(session)
+        """Only noted here: the heartbeat writes it; raises if the heartbeat found the job is no longer ours."""
+        self.heartbeat.raise_if_lost()
+        self.heartbeat.fraction = step / total
 
     def should_stop(self) -> bool:
-        """The cancel flag as the last heartbeat read it (rule 6)."""
-        return self.cancel_requested
+        """The cancel flag as the heartbeat last read it (rule 6)."""
+        return self.heartbeat.cancel_requested
 
     def save_checkpoint(self, step: int, state: dict[str, Any]) -> None:
-        """Written whole, then recorded, then older files removed: a crash at any point leaves one to resume from."""
-        relative = checkpoint_path(self.job_id, step)
-        path = self.data_dir / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.name}.partial")
-        torch.save(state, partial)
-        os.replace(partial, path)
-        with session_scope(self.factory) as session:
-            CheckpointRepository(session).record(self.job_id, step, str(relative))
-        for older in path.parent.iterdir():
-            if older != path:
-                older.unlink(missing_ok=True)
-
-    def _heartbeat(self, session: Session) -> None:
-        """Progress and a fresh lease; the job read back carries the cancel flag."""
-        job = states.heartbeat(session, self.job_id, self.fraction, self.lease_s, worker=self.worker)
-        self.cancel_requested = job.cancel_requested
-        self.synced_at = time.monotonic()
+        """Serialized whole, then stored in one transaction that also drops the older one: never a torn checkpoint."""
+        self.heartbeat.raise_if_lost()
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        data = buffer.getvalue()
+        self.held.write(lambda lease: lease.save_checkpoint(step, data))

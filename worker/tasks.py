@@ -3,13 +3,19 @@
 import os
 from uuid import UUID
 
+from celery.exceptions import Reject
+
 from dispatch.broker import TRAIN_TASK
 from worker.celery_app import app, settings
+from worker.retry import DatabaseUnavailable
 
 
 @app.task(name=TRAIN_TASK, bind=True)
 def train_job(self, job_id: str) -> None:
-    """Run one job to its end; every outcome is recorded in the job's row, none is raised."""
+    """Run one job to its end, every outcome recorded in the job's row; without a database, the broker keeps it."""
     from worker.job import run_job  # torch loads here, in the pool's child, never in the parent that forks (rule 11)
 
-    run_job(UUID(job_id), f"{self.request.hostname}:{os.getpid()}", settings)
+    try:
+        run_job(UUID(job_id), f"{self.request.hostname}:{os.getpid()}", settings)
+    except DatabaseUnavailable as error:  # not acknowledged as done: the message goes back to the queue
+        raise Reject(str(error), requeue=True) from error

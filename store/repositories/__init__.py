@@ -4,5 +4,14 @@ from store.repositories.api_keys import ApiKeyRepository
 from store.repositories.checkpoints import CheckpointRepository
 from store.repositories.jobs import JobListing, JobRepository
 from store.repositories.metrics import MetricRepository, Series
+from store.repositories.quotas import QuotaRepository
 
-__all__ = ["ApiKeyRepository", "CheckpointRepository", "JobListing", "JobRepository", "MetricRepository", "Series"]
+__all__ = [
+    "ApiKeyRepository",
+    "CheckpointRepository",
+    "JobListing",
+    "JobRepository",
+    "MetricRepository",
+    "QuotaRepository",
+    "Series",
+]

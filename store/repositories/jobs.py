@@ -3,7 +3,7 @@
 import base64
 import hashlib
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
@@ -51,11 +51,17 @@ class JobRepository:
                 self.session.flush()
                 self.session.add_all(JobTag(job_id=job.id, tag=tag) for tag in dict.fromkeys(spec.tags))
         except IntegrityError:
-            first = self._by_idempotency_key(owner, idempotency_key) if idempotency_key else None
+            first = self.replayed(owner, spec, idempotency_key, request_hash) if idempotency_key else None
             if first is None:
                 raise
-            job = first
-        if job.request_hash != request_hash:
+            return first
+        return job
+
+    def replayed(self, owner: str, spec: JobSpec, idempotency_key: str, request_hash: str | None = None) -> Job | None:
+        """The job an earlier request with this Idempotency-Key created (None for a new key); IdempotencyConflict
+        if that request differed. A replay is not a new submission, so callers check it before any quota."""
+        job = self.session.scalar(select(Job).where(Job.owner == owner, Job.idempotency_key == idempotency_key))
+        if job is not None and job.request_hash != (request_hash or spec_hash(spec)):
             raise IdempotencyConflict(idempotency_key)
         return job
 
@@ -113,10 +119,6 @@ class JobRepository:
         counts = dict(self.session.execute(select(Job.status, func.count()).group_by(Job.status)).all())
         return {status.value: counts.get(status, 0) for status in JobStatus}
 
-    def _by_idempotency_key(self, owner: str, key: str) -> Job | None:
-        """The job an earlier request with this key created."""
-        return self.session.scalar(select(Job).where(Job.owner == owner, Job.idempotency_key == key))
-
 
 def _new_job(owner: str, spec: JobSpec, **columns: object) -> Job:
     """A queued job row, with the spec fields users filter on copied into columns of their own."""
@@ -140,15 +142,18 @@ def encode_cursor(job: Job) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """The position a cursor stands for; InvalidCursor for anything this store did not hand out."""
+    """The position a cursor stands for, in UTC; InvalidCursor for anything this store did not hand out.
+
+    A time that cannot be moved to UTC (year 1 at +05:00, or 9999-12-31T23:00-05:00) is no position either.
+    """
     try:
         created_at, job_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        position = datetime.fromisoformat(created_at), uuid.UUID(job_id)
-    except ValueError as error:
+        moment, position = datetime.fromisoformat(created_at), uuid.UUID(job_id)
+        if moment.tzinfo is None:
+            raise InvalidCursor(cursor)
+        return moment.astimezone(UTC), position
+    except (ValueError, OverflowError) as error:
         raise InvalidCursor(cursor) from error
-    if position[0].tzinfo is None:
-        raise InvalidCursor(cursor)
-    return position
 
 
 def _equal(**filters: object) -> list[ColumnElement[bool]]:

@@ -18,7 +18,7 @@ def two_jobs(submit, sessions) -> tuple[dict, dict]:
         metrics.upsert(UUID(bn["id"]), [("test_acc", 20, 0.8)])
         metrics.upsert(UUID(plain["id"]), [("train_loss", 0, 2.5), ("train_loss", 20, 2.0), ("train_loss", 30, 1.8)])
         states.claim(session, UUID(bn["id"]), "test-worker", lease_s=60)
-        states.succeed(session, UUID(bn["id"]), {"final_test_acc": 0.8})
+        states.succeed(session, UUID(bn["id"]), worker="test-worker", summary={"final_test_acc": 0.8})
     return bn, plain
 
 

@@ -165,7 +165,7 @@ def test_cancel_a_finished_job_says_it_already_finished(client, alice, submit, s
     job = submit()
     with session_scope(sessions) as session:
         states.claim(session, UUID(job["id"]), "test-worker", lease_s=60)
-        states.succeed(session, UUID(job["id"]), {"final_test_acc": 0.9})
+        states.succeed(session, UUID(job["id"]), worker="test-worker", summary={"final_test_acc": 0.9})
 
     response = client.post(f"/v1/jobs/{job['id']}/cancel", headers=alice)
 

@@ -1,12 +1,24 @@
-"""Engines and the session scope: SQLite tuned for several processes, commits only at the edge."""
+"""Engines and the session scopes: SQLite tuned for several processes, readers that take no write lock, commits only
+at the edge, one engine per URL whose pool fits its largest caller."""
 
+import sqlite3
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from store import ApiKey, ApiKeyRepository, SessionFactory, get_engine, make_engine, session_scope
+from store import (
+    ApiKey,
+    ApiKeyRepository,
+    SessionFactory,
+    get_engine,
+    make_engine,
+    make_session_factory,
+    read_scope,
+    session_scope,
+)
+from store.timestamps import utcnow
 
 SQLITE_PRAGMAS = ("foreign_keys", "journal_mode", "busy_timeout")
 
@@ -40,3 +52,53 @@ def test_session_scope_rolls_back_a_block_that_raises(factory: SessionFactory, s
         ApiKeyRepository(scoped).create("ci")
         raise RuntimeError("the request failed after the repository flushed")
     assert keys(session) == 0
+
+
+def _write_lock_is_free(path: Path) -> bool:
+    """Whether another connection could start writing right now (it does not wait: timeout 0)."""
+    probe = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as error:
+        assert "locked" in str(error)
+        return False
+    finally:
+        probe.close()
+    return True
+
+
+@pytest.mark.parametrize(("scope", "locks"), [(session_scope, True), (read_scope, False)], ids=["write", "read"])
+def test_on_sqlite_only_a_unit_of_work_that_may_write_takes_the_write_lock(tmp_path: Path, scope, locks: bool):
+    path = tmp_path / "locks.sqlite"
+    engine = make_engine(f"sqlite:///{path}")
+    with scope(make_session_factory(engine)) as session:
+        session.execute(select(1))
+        free_meanwhile = _write_lock_is_free(path)
+    engine.dispose()
+    assert free_meanwhile is not locks and _write_lock_is_free(path)
+
+
+def test_a_read_scope_reads_while_another_connection_writes(database_url: str):
+    engine = make_engine(database_url)
+    with engine.connect() as writer, writer.begin():
+        writer.execute(
+            insert(ApiKey).values(owner="w", name="w", prefix="bnl_w", key_hash="w" * 64, created_at=utcnow())
+        )
+        with read_scope(make_session_factory(get_engine(database_url))) as session:
+            assert session.scalar(select(func.count()).select_from(ApiKey).where(ApiKey.owner == "w")) == 0
+    engine.dispose()
+
+
+def test_the_engine_of_a_url_grows_its_pool_for_a_caller_that_needs_more(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'pool.sqlite'}"
+    small = get_engine(url, pool_size=2)
+    with small.connect() as connection:
+        connection.exec_driver_sql("SELECT 1")
+
+    grown = get_engine(url, pool_size=40)
+
+    assert grown is small and grown.pool.size() == 40
+    assert get_engine(url, pool_size=3).pool.size() == 40  # never shrinks under a caller that sized it
+    with grown.connect() as connection:  # the new pool's connections are configured like the old ones'
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    grown.dispose()

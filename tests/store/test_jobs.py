@@ -1,9 +1,13 @@
 """Jobs: created idempotently, seen only by their owner, listed by filters and cursor, deleted when finished."""
 
+import base64
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -19,9 +23,11 @@ from store import (
     JobTag,
     MetricRepository,
     MetricRow,
+    QuotaRepository,
     TransitionError,
     states,
 )
+from store.repositories.jobs import decode_cursor
 from store.timestamps import utcnow
 
 MakeJob = Callable[..., Job]
@@ -64,7 +70,7 @@ def test_the_same_idempotency_key_with_another_request_is_refused(session: Sessi
 
 def test_another_owners_job_is_not_found(session: Session, make_job: MakeJob):
     jobs, job = JobRepository(session), make_job("alice")
-    states.cancel(session, job.id)
+    states.request_cancel(session, job.id)
     assert jobs.get("bob", job.id) is None and jobs.get("alice", job.id).id == job.id
     assert jobs.list("bob").jobs == [] and jobs.request_cancel("bob", job.id) is None
     assert jobs.delete("bob", job.id) is False and jobs.get("alice", job.id) is not None
@@ -141,8 +147,8 @@ def test_deleting_a_finished_job_deletes_its_tags_metrics_and_checkpoints(sessio
     for job_id in (job.id, kept.id):
         states.claim(session, job_id, "w1", lease_s=60)
         MetricRepository(session).upsert(job_id, [("train_loss", 1, 0.5)])
-        CheckpointRepository(session).record(job_id, 1, "/tmp/ckpt")
-        states.succeed(session, job_id, {})
+        states.succeed(session, job_id, "w1", {})
+        CheckpointRepository(session).save(job_id, 1, b"state")  # after the finish, which drops checkpoints
     assert JobRepository(session).delete("alice", job.id) is True
     session.expunge_all()
     assert session.get(Job, job.id) is None
@@ -158,3 +164,59 @@ def test_deleting_an_unfinished_job_is_refused(session: Session, make_job: MakeJ
             jobs.delete("alice", job.id)
         assert jobs.get("alice", job.id) is not None
     assert jobs.delete("alice", uuid.uuid4()) is False
+
+
+def _cursor(position: str) -> str:
+    """A cursor in the store's format for an arbitrary position."""
+    return base64.urlsafe_b64encode(position.encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "moment", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00", "2026-01-01T00:00:00"], ids=str
+)
+def test_a_cursor_whose_time_has_no_utc_position_is_refused(session: Session, moment: str):
+    with pytest.raises(InvalidCursor):
+        JobRepository(session).list("alice", cursor=_cursor(f"{moment}|{uuid.UUID(int=1)}"))
+
+
+def test_a_cursor_is_decoded_to_utc():
+    moment, job_id = decode_cursor(_cursor(f"2026-01-01T05:00:00+05:00|{uuid.UUID(int=1)}"))
+    assert (moment, moment.tzinfo, job_id) == (datetime(2026, 1, 1, tzinfo=UTC), UTC, uuid.UUID(int=1))
+
+
+ANY_TEXT = st.lists(st.characters(codec=None, exclude_categories=()), max_size=80).map("".join)  # surrogates too
+ENCODED = st.builds(lambda moment, tail: _cursor(f"{moment.isoformat()}|{tail}"), st.datetimes(
+    timezones=st.none() | st.timedeltas(min_value=-timedelta(hours=23), max_value=timedelta(hours=23)).map(timezone)
+), st.uuids().map(str) | ANY_TEXT)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cursor=ANY_TEXT | ENCODED)
+def test_any_cursor_is_a_page_or_invalid(session: Session, cursor: str):
+    try:
+        page = JobRepository(session).list("nobody", cursor=cursor)
+    except InvalidCursor:
+        return
+    assert page.jobs == []
+
+
+def test_active_jobs_are_the_owners_queued_and_running_ones(session: Session, make_job: MakeJob):
+    _, running, finished = make_job(), make_job(), make_job()
+    make_job("bob")
+    states.claim(session, running.id, "w1", lease_s=60)
+    states.request_cancel(session, finished.id)
+    assert QuotaRepository(session).active("alice") == 2
+    assert QuotaRepository(session).active("carol") == 0
+
+
+def test_a_full_window_frees_when_its_oldest_counted_submission_leaves_it(session: Session, make_job: MakeJob):
+    now = utcnow()
+    jobs = [make_job() for _ in range(3)]
+    make_job("bob")
+    for job, age in zip(jobs, (90, 40, 10), strict=True):  # the first lies outside the minute already
+        session.execute(update(Job).where(Job.id == job.id).values(created_at=now - timedelta(seconds=age)))
+    quotas = QuotaRepository(session)
+    assert quotas.window_full_until("alice", limit=3, window_s=60) is None
+    assert quotas.window_full_until("alice", limit=2, window_s=60) == now + timedelta(seconds=20)
+    assert quotas.window_full_until("alice", limit=1, window_s=60) == now + timedelta(seconds=50)
+    assert quotas.window_full_until("bob", limit=2, window_s=60) is None

@@ -59,13 +59,16 @@ def test_max_points_below_two_is_refused(session: Session, make_job: MakeJob):
         MetricRepository(session).series(make_job().id, max_points=1)
 
 
-def test_checkpoints_record_replaces_the_same_step_and_latest_is_the_highest(session: Session, make_job: MakeJob):
-    checkpoints, job = CheckpointRepository(session), make_job()
+def test_checkpoints_save_replaces_the_same_step_and_keeps_only_the_newest(session: Session, make_job: MakeJob):
+    checkpoints, job, other = CheckpointRepository(session), make_job(), make_job()
     assert checkpoints.latest(job.id) is None
-    checkpoints.record(job.id, 100, "/data/a-100.pt")
-    checkpoints.record(job.id, 200, "/data/a-200.pt")
-    checkpoints.record(job.id, 100, "/data/b-100.pt")
+    checkpoints.save(job.id, 100, b"a-100")
+    checkpoints.save(other.id, 100, b"other-100")
+    checkpoints.save(job.id, 200, b"a-200")
+    checkpoints.save(job.id, 200, b"b-200")
     latest = checkpoints.latest(job.id)
-    assert (latest.step, latest.path) == (200, "/data/a-200.pt")
-    paths = session.scalars(select(Checkpoint.path).where(Checkpoint.job_id == job.id).order_by(Checkpoint.step))
-    assert list(paths) == ["/data/b-100.pt", "/data/a-200.pt"]
+    assert (latest.step, latest.data) == (200, b"b-200")
+    rows = session.execute(select(Checkpoint.job_id, Checkpoint.step, Checkpoint.data).order_by(Checkpoint.step))
+    assert sorted(rows.all()) == sorted([(job.id, 200, b"b-200"), (other.id, 100, b"other-100")])
+    checkpoints.delete([job.id])
+    assert checkpoints.latest(job.id) is None and checkpoints.latest(other.id).data == b"other-100"

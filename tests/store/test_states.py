@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 
 from contracts.spec import JobSpec
 from store import (
+    Checkpoint,
     Job,
+    JobLease,
     JobRepository,
     JobStatus,
     SessionFactory,
@@ -24,13 +26,14 @@ from store.timestamps import utcnow
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = JobStatus
 
-# Each public transition, how the tests call it, and the statuses it may start from.
+# Each public transition, how the tests call it (as the worker "w1" that claimed the job), and where it may start.
 ACTIONS: dict[str, tuple[Callable[[Session, uuid.UUID], Job], set[JobStatus]]] = {
     "claim": (lambda s, job_id: states.claim(s, job_id, worker="w2", lease_s=60), {QUEUED}),
-    "heartbeat": (lambda s, job_id: states.heartbeat(s, job_id, progress=0.5, lease_s=60), {RUNNING}),
-    "succeed": (lambda s, job_id: states.succeed(s, job_id, {"final_test_acc": 0.9}), {RUNNING}),
-    "fail": (lambda s, job_id: states.fail(s, job_id, "boom"), {RUNNING}),
-    "cancel": (lambda s, job_id: states.cancel(s, job_id), {QUEUED, RUNNING}),
+    "hold": (lambda s, job_id: states.hold(s, job_id, worker="w1"), {RUNNING}),
+    "heartbeat": (lambda s, job_id: states.heartbeat(s, job_id, worker="w1", progress=0.5, lease_s=60), {RUNNING}),
+    "succeed": (lambda s, job_id: states.succeed(s, job_id, "w1", {"final_test_acc": 0.9}), {RUNNING}),
+    "fail": (lambda s, job_id: states.fail(s, job_id, "w1", "boom"), {RUNNING}),
+    "cancel": (lambda s, job_id: states.cancel(s, job_id, "w1"), {RUNNING}),
     "request_cancel": (lambda s, job_id: states.request_cancel(s, job_id), {QUEUED, RUNNING}),
 }
 # How a fresh job reaches each status, through the state machine itself.
@@ -39,7 +42,7 @@ PATHS = {
     RUNNING: ["claim"],
     SUCCEEDED: ["claim", "succeed"],
     FAILED: ["claim", "fail"],
-    CANCELLED: ["cancel"],
+    CANCELLED: ["request_cancel"],
 }
 
 
@@ -60,10 +63,14 @@ def row(session: Session, job_id: uuid.UUID) -> tuple:
 
 
 def test_the_table_declares_what_the_functions_allow():
-    assert set(states.TRANSITIONS) == set(ACTIONS) | {"requeue_lost"}
+    assert set(states.TRANSITIONS) == set(ACTIONS) | {"withdraw", "requeue_lost", "fail_lost"}
     for name, (_, allowed) in ACTIONS.items():
-        if name != "request_cancel":  # a queued job is cancelled outright instead of flagged
+        if name != "request_cancel":  # a queued job is withdrawn outright instead of flagged
             assert set(states.TRANSITIONS[name].sources) == allowed
+    assert set(states.TRANSITIONS["withdraw"].sources) | set(states.TRANSITIONS["request_cancel"].sources) == {
+        QUEUED,
+        RUNNING,
+    }
 
 
 @pytest.mark.parametrize("status", list(JobStatus))
@@ -89,10 +96,10 @@ def test_transitions_set_what_they_promise(session: Session):
     job = states.claim(session, job_id, "w1", lease_s=60)
     assert (job.status, job.worker, job.attempts) == (RUNNING, "w1", 1) and job.updated_at > created
     assert job.started_at <= utcnow() < job.lease_expires_at <= utcnow() + timedelta(seconds=60)
-    job = states.heartbeat(session, job_id, progress=0.25, lease_s=600)
+    job = states.heartbeat(session, job_id, "w1", progress=0.25, lease_s=600)
     assert job.progress == 0.25 and job.lease_expires_at > utcnow() + timedelta(seconds=500)
     assert states.request_cancel(session, job_id).cancel_requested and job.status == RUNNING
-    job = states.succeed(session, job_id, {"diverged": True})
+    job = states.succeed(session, job_id, "w1", {"diverged": True})
     assert (job.status, job.summary, job.progress, job.lease_expires_at) == (SUCCEEDED, {"diverged": True}, 1.0, None)
     assert job.finished_at >= job.started_at and job.updated_at >= job.finished_at
 
@@ -109,17 +116,57 @@ def test_cancelling_a_queued_job_is_immediate_and_a_running_one_cooperative(sess
     assert states.request_cancel(session, queued).status == CANCELLED
     flagged = states.request_cancel(session, running)
     assert (flagged.status, flagged.cancel_requested) == (RUNNING, True)
-    assert states.heartbeat(session, running, progress=0.5, lease_s=60).cancel_requested
-    assert states.cancel(session, running).status == CANCELLED
+    assert states.heartbeat(session, running, "w1", progress=0.5, lease_s=60).cancel_requested
+    assert states.cancel(session, running, "w1").status == CANCELLED
+
+
+def expire(session: Session, job_id: uuid.UUID) -> None:
+    """The job's lease ran out: its worker went silent."""
+    session.get(Job, job_id).lease_expires_at = utcnow() - timedelta(seconds=1)
+    session.flush()
 
 
 def test_requeue_lost_takes_only_expired_leases_and_the_next_claim_counts_the_attempt(session: Session):
     expired, alive, queued = job_in(session, RUNNING, lease_s=-1), job_in(session, RUNNING), job_in(session, QUEUED)
-    assert states.requeue_lost(session) == [expired]
+    session.get(Job, expired).dispatched_at = utcnow()
+    assert states.requeue_lost(session, max_attempts=3) == [expired]
     assert [session.get(Job, job_id).status for job_id in (expired, alive, queued)] == [QUEUED, RUNNING, QUEUED]
-    assert session.get(Job, expired).worker is None and session.get(Job, expired).lease_expires_at is None
+    lost = session.get(Job, expired)
+    assert (lost.worker, lost.lease_expires_at, lost.dispatched_at, lost.error) == (None, None, None, None)
     assert states.claim(session, expired, "w2", lease_s=60).attempts == 2
-    assert states.requeue_lost(session) == []
+    assert states.requeue_lost(session, max_attempts=3) == []
+
+
+def test_a_job_that_lost_its_worker_max_attempts_times_fails_saying_what_to_change(session: Session):
+    job_id = job_in(session, QUEUED)
+    for attempt in (1, 2, 3):
+        states.claim(session, job_id, f"w{attempt}", lease_s=60)
+        JobLease(session, job_id, f"w{attempt}").save_checkpoint(attempt, b"state")
+        expire(session, job_id)
+        requeued = states.requeue_lost(session, max_attempts=3)
+        assert requeued == ([job_id] if attempt < 3 else [])
+    job = session.get(Job, job_id)
+    assert (job.status, job.attempts, job.lease_expires_at) == (FAILED, 3, None) and job.finished_at is not None
+    assert job.error == (
+        "the job lost its worker 3 times (the process died: out of memory or a crash?); "
+        "make the model or batch smaller, or raise BNLAB_MAX_ATTEMPTS"
+    )
+    assert session.scalars(select(Checkpoint).where(Checkpoint.job_id == job_id)).all() == []
+    assert states.requeue_lost(session, max_attempts=3) == []
+
+
+def test_the_cap_applies_per_job_and_only_to_expired_leases(session: Session):
+    young, old, alive = (
+        job_in(session, RUNNING, lease_s=-1),
+        job_in(session, RUNNING, lease_s=-1),
+        job_in(session, RUNNING),
+    )
+    session.get(Job, old).attempts = session.get(Job, alive).attempts = 5
+    session.flush()
+    assert states.requeue_lost(session, max_attempts=2) == [young]
+    statuses = [session.get(Job, job_id).status for job_id in (young, old, alive)]
+    assert statuses == [QUEUED, FAILED, RUNNING]
+    assert session.get(Job, old).error.startswith("the job lost its worker 5 times")
 
 
 @pytest.fixture
@@ -158,12 +205,13 @@ def test_of_two_concurrent_claims_exactly_one_wins(committed: tuple[SessionFacto
 @pytest.mark.parametrize(
     "action",
     [
-        lambda s, job_id, worker: states.heartbeat(s, job_id, progress=0.5, lease_s=60, worker=worker),
-        lambda s, job_id, worker: states.succeed(s, job_id, {"final_test_acc": 0.9}, worker=worker),
-        lambda s, job_id, worker: states.fail(s, job_id, "boom", worker=worker),
-        lambda s, job_id, worker: states.cancel(s, job_id, worker=worker),
+        lambda s, job_id, worker: states.hold(s, job_id, worker),
+        lambda s, job_id, worker: states.heartbeat(s, job_id, worker, progress=0.5, lease_s=60),
+        lambda s, job_id, worker: states.succeed(s, job_id, worker, {"final_test_acc": 0.9}),
+        lambda s, job_id, worker: states.fail(s, job_id, worker, "boom"),
+        lambda s, job_id, worker: states.cancel(s, job_id, worker),
     ],
-    ids=["heartbeat", "succeed", "fail", "cancel"],
+    ids=["hold", "heartbeat", "succeed", "fail", "cancel"],
 )
 def test_only_the_holding_worker_may_report_on_a_running_job(session: Session, action):
     job_id = job_in(session, RUNNING)  # claimed by "w1"

@@ -19,6 +19,8 @@ from typing import TypeVar
 import pytest
 import redis
 from celery import Celery
+from sqlalchemy import delete, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from contracts.settings import Settings
@@ -48,6 +50,12 @@ SMALL = {
 }
 
 T = TypeVar("T")
+# A dropped connection, its text full of what a job's owner must never see: SQL, parameters, a server's address.
+BLIP = OperationalError(
+    "SELECT jobs.id FROM jobs WHERE jobs.id = %(id)s",
+    {"id": "00000000-0000-0000-0000-000000000000"},
+    Exception("server closed the connection unexpectedly (postgresql://bnlab:secret@db.internal:5432/bnlab)"),
+)
 
 
 def small(**training: object) -> dict:
@@ -155,9 +163,12 @@ def _open(settings: Settings) -> Iterator[Backend]:
 
 
 class WorkerProcess:
-    """`celery -A worker.celery_app worker` (prefork, one child) in a process group of its own."""
+    """`celery -A worker.celery_app worker` (prefork, one child) in a process group of its own.
 
-    def __init__(self, backend: Backend, name: str) -> None:
+    `data_dir` stands for another machine: a data dir of its own, the same database and broker.
+    """
+
+    def __init__(self, backend: Backend, name: str, data_dir: Path | None = None) -> None:
         backend.log_dir.mkdir(exist_ok=True)
         self.log_path = backend.log_dir / f"{name}-{uuid.uuid4().hex[:6]}.log"
         command = [
@@ -166,7 +177,7 @@ class WorkerProcess:
         ]  # fmt: skip
         with self.log_path.open("w") as log:
             self.process = subprocess.Popen(
-                command, cwd=ROOT, env=_worker_env(backend.settings), stdout=log, stderr=subprocess.STDOUT,
+                command, cwd=ROOT, env=_worker_env(backend.settings, data_dir), stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )  # fmt: skip
 
@@ -180,23 +191,56 @@ class WorkerProcess:
         """What the worker printed so far (its log lines included)."""
         return self.log_path.read_text()
 
+    def pool_children(self) -> list[int]:
+        """The pids of the pool's children, the processes that train (a respawned one is a child of another thread)."""
+        threads = Path(f"/proc/{self.process.pid}/task").glob("*/children")
+        return [int(pid) for children in threads for pid in children.read_text().split()]
 
-def _worker_env(settings: Settings) -> dict[str, str]:
-    """This environment without its BNLAB_* variables, plus those of `settings`."""
+
+def _worker_env(settings: Settings, data_dir: Path | None = None) -> dict[str, str]:
+    """This environment without its BNLAB_* variables, plus those of `settings` (the URLs resolved, so that another
+    data dir still reaches the same embedded database and broker)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("BNLAB_")}
-    env |= {"BNLAB_DATA_DIR": str(settings.data_dir), "BNLAB_LEASE_S": str(settings.lease_s)}
-    if settings.database_url:
-        env["BNLAB_DATABASE_URL"] = settings.database_url
-    if settings.broker_url:
-        env["BNLAB_BROKER_URL"] = settings.broker_url
-    return env
+    return env | {
+        "BNLAB_DATA_DIR": str(data_dir or settings.data_dir),
+        "BNLAB_LEASE_S": str(settings.lease_s),
+        "BNLAB_MAX_ATTEMPTS": str(settings.max_attempts),
+        "BNLAB_DATABASE_URL": settings.resolved_database_url,
+        "BNLAB_BROKER_URL": settings.resolved_broker_url,
+    }
 
 
 @contextlib.contextmanager
-def running_worker(backend: Backend, name: str) -> Iterator[WorkerProcess]:
+def running_worker(backend: Backend, name: str, data_dir: Path | None = None) -> Iterator[WorkerProcess]:
     """A worker process that is killed when the block ends, however it ends."""
-    worker = WorkerProcess(backend, name)
+    worker = WorkerProcess(backend, name, data_dir)
     try:
         yield worker
     finally:
         worker.kill()
+
+
+@pytest.fixture
+def discard_unfinished(backend: Backend) -> Iterator[None]:
+    """Jobs that an in-process test leaves queued or running are deleted after it, so that no worker of a later test
+    picks them up when their lease runs out."""
+    with session_scope(backend.factory) as session:
+        before = set(session.scalars(select(Job.id)))
+    yield
+    with session_scope(backend.factory) as session:
+        session.execute(delete(Job).where(Job.id.not_in(before), Job.status.not_in(FINISHED)))
+
+
+def flaky(monkeypatch: pytest.MonkeyPatch, owner: object, name: str, failures: float, error: Exception = BLIP) -> list:
+    """`owner.name` raises `error` on its first `failures` calls (math.inf: on every call), then works; returns the
+    calls made, so a test can see that the failed ones were tried again."""
+    original, calls = getattr(owner, name), []
+
+    def failing_at_first(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        if len(calls) <= failures:
+            raise error
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, failing_at_first)
+    return calls

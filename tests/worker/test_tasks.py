@@ -1,13 +1,16 @@
 """A real worker process runs jobs to each of their ends: succeeded, diverged, failed, cancelled."""
 
+import io
 import uuid
 from pathlib import Path
 
 import pytest
 import torch
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from dispatch.broker import enqueue
-from store import CheckpointRepository, MetricRepository, session_scope, states
+from store import FINISHED, Checkpoint, CheckpointRepository, Job, MetricRepository, session_scope, states
 from tests.worker.conftest import SMALL, Backend, WorkerProcess, running_worker, small
 
 pytestmark = pytest.mark.slow
@@ -66,22 +69,32 @@ def test_a_running_job_is_cancelled_with_its_partial_metrics(backend, worker):
 
 
 def test_checkpoints_are_written_and_only_the_latest_kept(backend, worker):
-    job = backend.finished(backend.submit(**small(checkpoint_every=50)))
-    folder = backend.settings.data_dir / "checkpoints" / str(job.id)
-    assert [path.name for path in folder.iterdir()] == ["step-200.pt"]
+    """In the database (any worker can resume), one per job while it runs, loadable weights-only, none once done."""
+    job_id, seen = backend.submit(**small(steps=4000, checkpoint_every=500)), []
+
+    def watch(session: Session) -> bool:
+        rows = session.execute(select(Checkpoint.step, Checkpoint.data).where(Checkpoint.job_id == job_id)).all()
+        assert len(rows) <= 1, f"more than one checkpoint kept: steps {[step for step, _ in rows]}"
+        if rows and (not seen or seen[-1][0] != rows[0].step):
+            seen.append(tuple(rows[0]))
+        return session.get(Job, job_id).status in FINISHED
+
+    backend.until(watch, f"end of job {job_id}")
+    assert backend.job(job_id).status == "succeeded"
+    steps = [step for step, _ in seen]
+    assert len(steps) >= 2 and steps == sorted(steps) and set(steps) <= set(range(500, 4001, 500))
+    for step, data in seen:
+        assert torch.load(io.BytesIO(data), weights_only=True)["step"] == step
     with session_scope(backend.factory) as session:
-        latest = CheckpointRepository(session).latest(job.id)
-    assert (latest.step, backend.settings.data_dir / latest.path) == (200, folder / "step-200.pt")
-    assert torch.load(folder / "step-200.pt", weights_only=False)["step"] == 200
+        assert CheckpointRepository(session).latest(job_id) is None
+    assert not (backend.settings.data_dir / "checkpoints").exists()
 
 
 def test_torch_is_loaded_in_the_pool_child_only(backend, worker: WorkerProcess):
     """Rule 11: the process that forks the pool never imports torch."""
     backend.finished(backend.submit(**SMALL))
-    parent = worker.process.pid
-    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
-    assert "libtorch" not in Path(f"/proc/{parent}/maps").read_text()
-    assert any("libtorch" in Path(f"/proc/{child}/maps").read_text() for child in children)
+    assert "libtorch" not in Path(f"/proc/{worker.process.pid}/maps").read_text()
+    assert any("libtorch" in Path(f"/proc/{child}/maps").read_text() for child in worker.pool_children())
 
 
 def test_a_job_that_does_not_exist_is_skipped(backend, worker):
