@@ -36,9 +36,12 @@ MAX_SEED = 2**31 - 1  # the jobs table keeps the seed in a 32-bit column
 
 
 def _printable(text: str) -> str:
-    """PostgreSQL cannot store NUL, and a control character in a name or tag is always a mistake."""
+    """PostgreSQL cannot store NUL, a control character in a name or tag is always a mistake, and a lone surrogate
+    (JSON's "\\ud800") is no character at all: UTF-8, hence the database, cannot hold it."""
     if any(ord(char) < 32 or ord(char) == 127 for char in text):
         raise ValueError("must not contain control characters (such as NUL or a newline)")
+    if any(0xD800 <= ord(char) <= 0xDFFF for char in text):
+        raise ValueError("must not contain lone surrogates (U+D800 to U+DFFF): send characters, not halves of one")
     return text
 
 

@@ -147,3 +147,27 @@ def test_every_field_is_described_for_the_api_docs():
     missing = [f"{name}.{field}" for name, model in models for field, prop in model["properties"].items()
                if "description" not in prop]  # fmt: skip
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "words"),
+    [
+        ({"name": "a\x00b"}, "name", "control characters"),
+        ({"name": "tab\there"}, "name", "control characters"),
+        ({"name": "half \ud800 of one"}, "name", "string"),  # pydantic's own check catches it here
+        ({"tags": ["ok", "\udfff"]}, "tags", "lone surrogates"),
+        ({"tags": ["\x7f"]}, "tags", "control characters"),
+    ],
+)
+def test_names_and_tags_must_be_printable_text(data, field, words):
+    with pytest.raises(ValidationError) as error:
+        JobSpec.model_validate(data)
+    [problem] = error.value.errors()
+    assert problem["loc"][0] == field and words in problem["msg"]
+
+
+def test_names_and_tags_may_be_any_other_text():
+    text = "BN \u00e9t\u00e9 \u4e2d\u6587 \U0001f9ea \u200b"  # accents, CJK, an emoji (a pair in UTF-16), zero width
+    spec = JobSpec.model_validate({"name": text, "tags": [text]})
+    assert (spec.name, spec.tags) == (text, [text])
+    assert spec.model_dump_json().encode("utf-8")
