@@ -1,6 +1,11 @@
-"""Per-request plumbing: one unit of work committed at the request's edge (rule 3), the caller, their job."""
+"""Per-request plumbing: the caller, their job, the database and the settings.
 
-from collections.abc import Iterator
+A request never holds a database connection while it waits for anything else: each unit of work
+(authenticating, a route's reads or writes) opens and commits its session inside one call on a worker
+thread, and the connection pool has a connection for every thread (api.app). A session opened in one
+thread call and closed in another would hold its connection while the request waits for a free thread.
+"""
+
 from typing import Annotated
 from uuid import UUID
 
@@ -9,7 +14,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api.errors import ApiError, job_not_found
-from store import ApiKeyRepository, Job, JobRepository, session_scope
+from contracts.settings import Settings
+from store import ApiKeyRepository, Job, JobRepository, SessionFactory, read_scope
 
 bearer = HTTPBearer(
     auto_error=False,  # a missing key must get our 401 (with WWW-Authenticate), not the framework's 403
@@ -18,21 +24,28 @@ bearer = HTTPBearer(
 )
 
 
-def db_session(request: Request) -> Iterator[Session]:
-    """One session per request, committed after the route returns and before the response leaves (rule 3)."""
-    with session_scope(request.app.state.sessions) as session:
-        yield session
+async def app_sessions(request: Request) -> SessionFactory:
+    """The app's sessions (async: handing them over needs no thread)."""
+    return request.app.state.sessions
 
 
-# "function" scope: the commit happens before the response is sent, and a streaming route releases it at once.
-DbSession = Annotated[Session, Depends(db_session, scope="function")]
+async def app_settings(request: Request) -> Settings:
+    """The app's settings (async: handing them over needs no thread)."""
+    return request.app.state.settings
+
+
+Sessions = Annotated[SessionFactory, Depends(app_sessions)]
+AppSettings = Annotated[Settings, Depends(app_settings)]
 
 
 def current_owner(
-    session: DbSession, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+    sessions: Sessions, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> str:
-    """The tenant behind the bearer key; 401 for a missing, unknown or revoked key."""
-    owner = ApiKeyRepository(session).authenticate(credentials.credentials) if credentials else None
+    """The tenant behind the bearer key (one read, on a thread); 401 for a missing, unknown or revoked key."""
+    owner = None
+    if credentials is not None:
+        with read_scope(sessions) as session:
+            owner = ApiKeyRepository(session).authenticate(credentials.credentials)
     if owner is None:
         raise ApiError(
             401,
@@ -55,9 +68,10 @@ def find_job(session: Session, owner: str, job_id: UUID) -> Job:
     return job
 
 
-def owned_job(job_id: JobId, owner: Owner, session: DbSession) -> Job:
-    """The job named in the path, if it is the caller's."""
-    return find_job(session, owner, job_id)
+def owned_job(job_id: JobId, owner: Owner, sessions: Sessions) -> Job:
+    """The job named in the path, if it is the caller's (read in a unit of work of its own)."""
+    with read_scope(sessions) as session:
+        return find_job(session, owner, job_id)
 
 
 OwnedJob = Annotated[Job, Depends(owned_job)]

@@ -1,7 +1,8 @@
 """One JSON error shape for every failure, and the mapping of each kind of failure onto it (rule 10).
 
-A user's mistake becomes a 4xx whose message says what to change; only a bug becomes a 500. Inputs
-are never echoed back: they may be huge, or NaN, which JSON cannot even carry.
+A user's mistake becomes a 4xx whose message says what to change; only a bug becomes a 500, and a
+database that does not answer a 503 the client may retry. Inputs are never echoed back: they may be
+huge, or NaN, which JSON cannot even carry.
 """
 
 import logging
@@ -13,6 +14,8 @@ from uuid import UUID
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from api.schemas import Error, ErrorBody, ErrorDetail
@@ -20,6 +23,7 @@ from store import FINISHED, IdempotencyConflict, InvalidCursor, JobNotFinished, 
 
 logger = logging.getLogger(__name__)
 
+DATABASE_RETRY_AFTER_S = 5
 _STORE_ERRORS: dict[type[StoreError], tuple[int, str]] = {
     IdempotencyConflict: (409, "idempotency_conflict"),
     JobNotFinished: (409, "job_not_finished"),
@@ -54,14 +58,28 @@ class ApiError(HTTPException):
 def error_response(
     status: int, code: str, message: str, details: Iterable[ErrorDetail] = (), headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    """The one shape: {"error": {"code", "message", "details"}}."""
+    """The one shape: {"error": {"code", "message", "details"}}; a 500 also says the connection closes (the server
+    closes it after an unhandled error, and a client must not send its next request on it)."""
     body = Error(error=ErrorBody(code=code, message=message, details=list(details)))
+    if status == HTTPStatus.INTERNAL_SERVER_ERROR:
+        headers = {**(headers or {}), "Connection": "close"}
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
 def job_not_found(job_id: UUID) -> ApiError:
     """Someone else's job and a missing one answer alike, so ids reveal nothing about other tenants."""
     return ApiError(404, "not_found", f"job {job_id} not found: check the id (GET /v1/jobs lists your jobs)")
+
+
+def too_many_requests(code: str, message: str, retry_after_s: int) -> ApiError:
+    """A 429 for a limit the caller reached, with the seconds after which trying again can succeed."""
+    return ApiError(429, code, message, headers={"Retry-After": str(max(1, retry_after_s))})
+
+
+def invalid_fields(details: list[ErrorDetail], code: str = "validation_error") -> ApiError:
+    """A 422 listing each invalid field, its message naming the first."""
+    message = f"{len(details)} invalid field(s); first {details[0].field}: {details[0].message}"
+    return ApiError(422, code, message, details)
 
 
 async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
@@ -74,11 +92,9 @@ async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     """Each invalid field with its path and pydantic's message; malformed JSON gets a code of its own."""
-    details = [_detail(error) for error in exc.errors()]
     malformed = any(error["type"] == "json_invalid" for error in exc.errors())
     code = "invalid_json" if malformed else "validation_error"
-    message = f"{len(details)} invalid field(s); first {details[0].field}: {details[0].message}"
-    return error_response(422, code, message, details)
+    return invalid_fields([_detail(error) for error in exc.errors()], code).response()
 
 
 def _detail(error: dict[str, Any]) -> ErrorDetail:
@@ -88,7 +104,12 @@ def _detail(error: dict[str, Any]) -> ErrorDetail:
         return ErrorDetail(field="body", message=f"not valid JSON: {error['ctx']['error']} at character {position}")
     path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"]).lstrip(".")
     message = _FRIENDLIER.get(error["type"]) if error["loc"] == ("body",) else None
-    return ErrorDetail(field=path, message=message or error["msg"].removeprefix("Value error, "))
+    return ErrorDetail(field=_encodable(path), message=message or error["msg"].removeprefix("Value error, "))
+
+
+def _encodable(text: str) -> str:
+    """An unknown field's name is the client's text and may hold a lone surrogate, which UTF-8 cannot carry."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 async def _store_error(request: Request, exc: StoreError) -> JSONResponse:
@@ -98,6 +119,23 @@ async def _store_error(request: Request, exc: StoreError) -> JSONResponse:
     if isinstance(exc, TransitionError) and exc.status in FINISHED:
         message = f"job {exc.job_id} has already finished ({exc.status}) and can no longer change"
     return error_response(status, code, message)
+
+
+def database_unavailable(error: SQLAlchemyError) -> bool:
+    """The database did not answer (down, unreachable, a dropped connection, no free connection in time): not a
+    bug in the request or in the code, and worth retrying."""
+    invalidated = isinstance(error, DBAPIError) and error.connection_invalidated
+    return invalidated or isinstance(error, OperationalError | InterfaceError | PoolTimeout)
+
+
+async def _database_error(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+    """503 with Retry-After when the database is unavailable (the detail, with its SQL and address, only in the
+    server's log); any other database error is a bug, handled as one."""
+    if not database_unavailable(exc):
+        raise exc
+    logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    message = f"the database is unavailable; retry in {DATABASE_RETRY_AFTER_S} s"
+    return error_response(503, "database_unavailable", message, headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -111,4 +149,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StoreError, _store_error)
+    app.add_exception_handler(SQLAlchemyError, _database_error)
     app.add_exception_handler(Exception, _unexpected)

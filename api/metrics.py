@@ -1,11 +1,18 @@
-"""Prometheus: requests and latencies by route template, and jobs by status and queue depth read at scrape time."""
+"""Prometheus: requests and latencies by route template, and jobs by status and queue depth read at scrape time.
 
+Every tenant's job counts are the operator's business: GET /metrics needs the bearer token BNLAB_METRICS_TOKEN,
+and is off (404) until one is set.
+"""
+
+import hmac
 import logging
 from collections.abc import Iterator
 from time import perf_counter
+from typing import Annotated
 
 from celery import Celery
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from kombu.exceptions import OperationalError
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -14,7 +21,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.broker import broker_connection, is_redis, queue_depth
-from store import JobRepository, SessionFactory, session_scope
+from api.errors import ApiError
+from api.routes.responses import errors
+from store import JobRepository, SessionFactory, read_scope
 
 logger = logging.getLogger(__name__)
 UNMATCHED = "<unmatched>"  # one label for every unknown path, so that scanners cannot explode the series count
@@ -76,7 +85,7 @@ class _StateCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         """Jobs by status; the queue depth when the broker is Redis; each left out when its source is down."""
         try:
-            with session_scope(self.sessions) as session:
+            with read_scope(self.sessions) as session:
                 counts = JobRepository(session).count_by_status()
         except SQLAlchemyError:
             logger.warning("metrics: the database did not answer; jobs by status left out", exc_info=True)
@@ -100,10 +109,47 @@ class _StateCollector(Collector):
         yield GaugeMetricFamily("bnlab_queue_depth", f"messages waiting in the {queue!r} queue", value=depth)
 
 
+operator_token = HTTPBearer(
+    auto_error=False,  # a missing token must get our 401 (with WWW-Authenticate), not the framework's 403
+    scheme_name="MetricsToken",
+    description="The operator's token: the value of BNLAB_METRICS_TOKEN on the API.",
+)
+
+
+async def operator(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(operator_token)]
+) -> None:
+    """404 while no token is configured (saying how to turn /metrics on), 401 unless the caller sends it."""
+    token: str | None = request.app.state.settings.metrics_token
+    if token is None:
+        raise ApiError(
+            404, "metrics_off", "GET /metrics is off: set BNLAB_METRICS_TOKEN on the API and send it as a bearer token"
+        )
+    sent = credentials.credentials if credentials else ""
+    if not hmac.compare_digest(sent.encode(), token.encode()):
+        raise ApiError(
+            401,
+            "unauthorized",
+            "send the operator's metrics token as `Authorization: Bearer <BNLAB_METRICS_TOKEN>`",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
+@router.get(
+    "/metrics",
+    response_class=Response,
+    dependencies=[Depends(operator)],
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {}}},
+        **errors({401: "the metrics token is missing or wrong", 404: "no BNLAB_METRICS_TOKEN is set: /metrics is off"}),
+    },
+)
 def metrics(request: Request) -> Response:
-    """Prometheus text format: request counts and latencies by route, jobs by status, queue depth (Redis)."""
+    """Prometheus text format: request counts and latencies by route, jobs by status, queue depth (Redis).
+
+    For operators: send `Authorization: Bearer <BNLAB_METRICS_TOKEN>`.
+    """
     return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

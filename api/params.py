@@ -40,7 +40,7 @@ MetricNames = Annotated[list[Label], BeforeValidator(split_commas)]
 JobIds = Annotated[list[UUID], BeforeValidator(split_commas), AfterValidator(each_once)]
 IdempotencyKey = Annotated[
     str | None,
-    StringConstraints(min_length=1, max_length=200),
+    StringConstraints(min_length=1, max_length=200, pattern=PRINTABLE),
     Field(description="a key of your choice: resending the same body with the same key returns the same job"),
 ]
 

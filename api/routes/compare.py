@@ -4,26 +4,27 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import DbSession, Owner, find_job
+from api.deps import Owner, Sessions, find_job
 from api.params import CompareQuery
 from api.routes.responses import AUTHENTICATED, ONE_JOB
 from api.schemas import AlignedSeries, ComparedJob, CompareOut, SpecDifference
-from store import MetricRepository
+from store import MetricRepository, read_scope
 
 router = APIRouter(prefix="/v1", tags=["jobs"], responses=AUTHENTICATED)
 
 
 @router.get("/compare", summary="Compare jobs", responses=ONE_JOB)
-def compare(owner: Owner, session: DbSession, query: Annotated[CompareQuery, Query()]) -> CompareOut:
+def compare(owner: Owner, sessions: Sessions, query: Annotated[CompareQuery, Query()]) -> CompareOut:
     """2 to 10 of your jobs side by side.
 
     Their summaries, the spec fields that differ (with each job's value) and their series on one step
     axis (the metrics all of them have, or `names`); every list follows the order of `ids`.
     """
-    jobs = [find_job(session, owner, job_id) for job_id in query.ids]
-    metrics = MetricRepository(session)
-    names = query.names or sorted(set.intersection(*(set(metrics.names(job.id)) for job in jobs)))
-    series = [metrics.series(job.id, names, max_points=query.max_points) for job in jobs]
+    with read_scope(sessions) as session:
+        jobs = [find_job(session, owner, job_id) for job_id in query.ids]
+        metrics = MetricRepository(session)
+        names = query.names or sorted(set.intersection(*(set(metrics.names(job.id)) for job in jobs)))
+        series = [metrics.series(job.id, names, max_points=query.max_points) for job in jobs]
     return CompareOut(
         jobs=[ComparedJob(id=job.id, name=job.name, status=job.status, summary=job.summary) for job in jobs],
         spec_differences=spec_differences([job.spec for job in jobs]),

@@ -1,4 +1,10 @@
-"""Liveness and readiness probes (no API key: orchestrators call them)."""
+"""Liveness and readiness probes (no API key: orchestrators call them).
+
+They say which dependency is down, never how to reach it: the driver's error, with host and port, goes
+to the server's log only.
+"""
+
+import logging
 
 from fastapi import APIRouter, Request
 from kombu.exceptions import OperationalError
@@ -9,47 +15,47 @@ from api.broker import broker_connection
 from api.errors import ApiError
 from api.routes.responses import errors
 from api.schemas import ErrorDetail, Liveness, Readiness
+from store import read_scope
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz", summary="Liveness")
-def healthz() -> Liveness:
-    """Always 200 while the process serves requests; checks nothing else."""
+async def healthz() -> Liveness:
+    """Always 200 while the process serves requests; checks nothing else (async: it needs no thread, no database)."""
     return Liveness(status="ok")
 
 
 @router.get("/readyz", summary="Readiness", responses=errors({503: "the database or the broker does not answer"}))
 def readyz(request: Request) -> Readiness:
     """200 when the database answers `SELECT 1` and the broker accepts a connection; 503 naming which did not."""
-    problems = {"database": _database_problem(request), "broker": _broker_problem(request)}
-    failed = [ErrorDetail(field=name, message=problem) for name, problem in problems.items() if problem]
+    answers = {"database": _database_answers(request), "broker": _broker_answers(request)}
+    failed = [ErrorDetail(field=name, message="unavailable") for name, ok in answers.items() if not ok]
     if failed:
         summary = "; ".join(f"{detail.field}: {detail.message}" for detail in failed)
         raise ApiError(503, "not_ready", f"not ready: {summary}", failed)
-    return Readiness(status="ok", checks=dict.fromkeys(problems, "ok"))
+    return Readiness(status="ok", checks=dict.fromkeys(answers, "ok"))
 
 
-def _database_problem(request: Request) -> str | None:
-    """Why the database does not answer, or None when it does."""
+def _database_answers(request: Request) -> bool:
+    """Whether the database answers a read (why not is logged)."""
     try:
-        with request.app.state.sessions() as session:
+        with read_scope(request.app.state.sessions) as session:
             session.execute(select(1))
-    except SQLAlchemyError as error:
-        return _first_line(error)
-    return None
+    except SQLAlchemyError:
+        logger.warning("readyz: the database does not answer", exc_info=True)
+        return False
+    return True
 
 
-def _broker_problem(request: Request) -> str | None:
-    """Why the broker refuses a connection, or None when it accepts one."""
+def _broker_answers(request: Request) -> bool:
+    """Whether the broker accepts a connection (why not is logged)."""
     try:
         with broker_connection(request.app.state.celery):
             pass
-    except OperationalError as error:
-        return _first_line(error)
-    return None
-
-
-def _first_line(error: Exception) -> str:
-    """The gist of a driver's error (SQLAlchemy appends the statement and a link on further lines)."""
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    except OperationalError:
+        logger.warning("readyz: the broker does not answer", exc_info=True)
+        return False
+    return True

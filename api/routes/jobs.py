@@ -1,16 +1,21 @@
-"""Jobs: submit, list, get, metrics, cancel, delete; every query is scoped to the caller (tenancy)."""
+"""Jobs: submit, list, get, metrics, cancel, delete; every query is scoped to the caller (tenancy).
+
+Each route runs its unit of work in one thread call: reads in a read scope, writes in a session scope
+committed before the response leaves (rule 3).
+"""
 
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Body, Header, Query, Request
 
-from api.deps import DbSession, JobId, OwnedJob, Owner
+from api.deps import AppSettings, JobId, OwnedJob, Owner, Sessions, find_job
 from api.errors import job_not_found
+from api.limits import check_threads, submitted
 from api.params import IdempotencyKey, JobFilters, SeriesQuery
-from api.routes.responses import AUTHENTICATED, ONE_JOB, errors
+from api.routes.responses import AUTHENTICATED, ONE_JOB, SUBMISSIONS, errors
 from api.schemas import JobOut, JobPage, MetricsOut
 from contracts.spec import CANONICAL_EXAMPLE, JobSpec
-from store import JobRepository, MetricRepository
+from store import FINISHED, JobRepository, MetricRepository, read_scope, session_scope
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=AUTHENTICATED)
 
@@ -32,17 +37,21 @@ SpecBody = Annotated[
     "",
     status_code=201,
     summary="Submit a job",
-    responses=errors(
-        {
-            409: "the Idempotency-Key was already used with a different body",
-            413: "the body is larger than 1 MiB",
-        }
-    ),
+    responses={
+        **errors(
+            {
+                409: "the Idempotency-Key was already used with a different body",
+                413: "the body is larger than 1 MiB",
+            }
+        ),
+        **SUBMISSIONS,
+    },
 )
 def submit_job(
     spec: SpecBody,
     owner: Owner,
-    session: DbSession,
+    sessions: Sessions,
+    settings: AppSettings,
     request: Request,
     background: BackgroundTasks,
     idempotency_key: Annotated[IdempotencyKey, Header()] = None,
@@ -50,20 +59,26 @@ def submit_job(
     """Queue a training job and answer 201 with it (status `queued`).
 
     With an `Idempotency-Key` header, resending the same body with the same key answers 201 with the job
-    the first request created (nothing new is created), and the same key with another body answers 409.
+    the first request created (nothing new is created, and it counts against no limit), and the same key
+    with another body answers 409. `training.threads` may be at most `BNLAB_MAX_JOB_THREADS`.
+    Each owner may have `BNLAB_MAX_ACTIVE_JOBS` jobs queued or running and submit
+    `BNLAB_MAX_SUBMISSIONS_PER_MINUTE` jobs a minute; past either, a 429 with Retry-After.
     The job is sent to the workers once its row is committed, within your fair share of the workers
     (`BNLAB_DISPATCH_PER_OWNER`); if the broker cannot take it, it stays queued and is sent again later.
     """
-    job = JobRepository(session).create(owner, spec, idempotency_key=idempotency_key)
-    background.add_task(request.app.state.dispatcher.dispatch, owner)  # runs after the commit (DbSession's teardown)
-    return JobOut.of(job)
+    check_threads(spec, settings)
+    with session_scope(sessions) as session:
+        job = JobOut.of(submitted(session, owner, spec, idempotency_key, settings))
+    background.add_task(request.app.state.dispatcher.dispatch, owner)  # after the commit, on a thread of the pool
+    return job
 
 
 @router.get("", summary="List your jobs")
-def list_jobs(owner: Owner, session: DbSession, filters: Annotated[JobFilters, Query()]) -> JobPage:
+def list_jobs(owner: Owner, sessions: Sessions, filters: Annotated[JobFilters, Query()]) -> JobPage:
     """Your jobs, newest first, filtered; pass `next_cursor` back as `cursor` for the next page."""
-    page = JobRepository(session).list(owner, **filters.model_dump())
-    return JobPage(items=[JobOut.of(job) for job in page.jobs], next_cursor=page.next_cursor)
+    with read_scope(sessions) as session:
+        page = JobRepository(session).list(owner, **filters.model_dump())
+        return JobPage(items=[JobOut.of(job) for job in page.jobs], next_cursor=page.next_cursor)
 
 
 @router.get("/{job_id}", summary="Get a job", responses=ONE_JOB)
@@ -73,9 +88,11 @@ def get_job(job: OwnedJob) -> JobOut:
 
 
 @router.get("/{job_id}/metrics", summary="Get a job's metric series", responses=ONE_JOB)
-def job_metrics(job: OwnedJob, session: DbSession, query: Annotated[SeriesQuery, Query()]) -> MetricsOut:
+def job_metrics(job_id: JobId, owner: Owner, sessions: Sessions, query: Annotated[SeriesQuery, Query()]) -> MetricsOut:
     """Series by name within a step range, optionally downsampled on the server (first and last points kept)."""
-    return MetricsOut(job_id=job.id, series=MetricRepository(session).series(job.id, **query.model_dump()))
+    with read_scope(sessions) as session:
+        job = find_job(session, owner, job_id)
+        return MetricsOut(job_id=job.id, series=MetricRepository(session).series(job.id, **query.model_dump()))
 
 
 @router.post(
@@ -83,12 +100,18 @@ def job_metrics(job: OwnedJob, session: DbSession, query: Annotated[SeriesQuery,
     summary="Cancel a job",
     responses={**ONE_JOB, **errors({409: "the job has already finished"})},
 )
-def cancel_job(job_id: JobId, owner: Owner, session: DbSession) -> JobOut:
+def cancel_job(
+    job_id: JobId, owner: Owner, sessions: Sessions, request: Request, background: BackgroundTasks
+) -> JobOut:
     """A queued job is cancelled at once; a running one is flagged and stops at its next step (cooperative)."""
-    job = JobRepository(session).request_cancel(owner, job_id)
-    if job is None:
-        raise job_not_found(job_id)
-    return JobOut.of(job)
+    with session_scope(sessions) as session:
+        job = JobRepository(session).request_cancel(owner, job_id)
+        if job is None:
+            raise job_not_found(job_id)
+        cancelled = JobOut.of(job)
+    if cancelled.status in FINISHED:  # it left the queue: the owner's next job may go out now
+        background.add_task(request.app.state.dispatcher.dispatch, owner)
+    return cancelled
 
 
 @router.delete(
@@ -97,7 +120,9 @@ def cancel_job(job_id: JobId, owner: Owner, session: DbSession) -> JobOut:
     summary="Delete a finished job",
     responses={**ONE_JOB, **errors({409: "the job has not finished: cancel it and wait"})},
 )
-def delete_job(job_id: JobId, owner: Owner, session: DbSession) -> None:
+def delete_job(job_id: JobId, owner: Owner, sessions: Sessions, request: Request, background: BackgroundTasks) -> None:
     """Delete a succeeded, failed or cancelled job with its metrics and checkpoints records."""
-    if not JobRepository(session).delete(owner, job_id):
-        raise job_not_found(job_id)
+    with session_scope(sessions) as session:
+        if not JobRepository(session).delete(owner, job_id):
+            raise job_not_found(job_id)
+    background.add_task(request.app.state.dispatcher.dispatch, owner)

@@ -20,6 +20,7 @@ from tests.api.helpers import canonical
 from tests.store.conftest import database_url  # noqa: F401  (the databases: one per backend, dropped at the end)
 
 REDIS_URL = os.environ.get("BNLAB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+METRICS_TOKEN = "operator-token-of-the-tests"
 
 Headers = dict[str, str]
 
@@ -32,8 +33,8 @@ def sessions(database_url: str) -> SessionFactory:  # noqa: F811
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:  # noqa: F811
-    """The app's settings: the test database and a real Redis broker (used by /readyz and /metrics only)."""
-    return Settings(database_url=database_url, broker_url=REDIS_URL, data_dir=tmp_path)
+    """The app's settings: the test database, a real Redis broker (used by /readyz and /metrics only), /metrics on."""
+    return Settings(database_url=database_url, broker_url=REDIS_URL, data_dir=tmp_path, metrics_token=METRICS_TOKEN)
 
 
 @pytest.fixture
@@ -59,6 +60,12 @@ def client(app: FastAPI) -> Iterator[TestClient]:
     """An HTTP client on the app; a server error raises in the test instead of becoming a 500."""
     with TestClient(app) as client:
         yield client
+
+
+@pytest.fixture
+def operator() -> Headers:
+    """The operator's headers for GET /metrics."""
+    return {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
 
 @pytest.fixture

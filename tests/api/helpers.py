@@ -42,11 +42,11 @@ def job_count(sessions: SessionFactory) -> int:
         return sum(JobRepository(session).count_by_status().values())
 
 
-def parse_events(stream: str) -> list[tuple[str, dict]]:
-    """(event name, decoded data) of each server-sent event; comments (keep-alives) are skipped."""
+def parse_events(stream: str) -> list[tuple[str, str, dict]]:
+    """(event name, id, decoded data) of each server-sent event; comments (keep-alives) are skipped."""
     events = []
     for block in stream.strip().split("\n\n"):
         fields = dict(line.split(": ", 1) for line in block.splitlines() if not line.startswith(":"))
         if fields:
-            events.append((fields["event"], json.loads(fields["data"])))
+            events.append((fields["event"], fields["id"], json.loads(fields["data"])))
     return events

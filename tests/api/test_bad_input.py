@@ -1,5 +1,6 @@
 """Bad input: each mistake a 4xx in the one error shape with a message, and nothing written."""
 
+import base64
 import json
 
 import pytest
@@ -44,6 +45,10 @@ BAD_BODIES = {
     "Infinity token": (b'{"model": {"init": {"std": Infinity}}}', 422, "validation_error", "body.model.init.std"),
     "NUL in the name": (_json(canonical(name="a\u0000b")), 422, "validation_error", "body.name"),
     "name too long": (_json(canonical(name="x" * 201)), 422, "validation_error", "body.name"),
+    "lone surrogate in a tag": (b'{"tags": ["ok", "\\ud800"]}', 422, "validation_error", "body.tags[1]"),
+    "lone surrogate in the name": (b'{"name": "a\\udfffb"}', 422, "validation_error", "body.name"),
+    "lone surrogate in a key": (b'{"model": {"\\ud800": 1}}', 422, "validation_error", None),
+    "UTF-8 of a surrogate": (b'{"tags": ["\xed\xa0\x80"]}', 422, "validation_error", None),
     "groups not dividing": (
         _json(canonical(model__norm="groupnorm", model__norm_options={"groups": 7})),
         422,
@@ -86,13 +91,41 @@ def test_an_oversized_body_is_413(client, alice, sessions, chunked):
     assert job_count(sessions) == before
 
 
-def test_an_overlong_idempotency_key_is_refused(client, alice, sessions):
+@pytest.mark.parametrize("key", [b"k" * 201, b"a\x00b", b"tab\there", b"\x7f"], ids=["overlong", "NUL", "tab", "DEL"])
+def test_an_idempotency_key_that_is_too_long_or_not_printable_is_refused(client, alice, sessions, key):
     before = job_count(sessions)
 
-    response = client.post("/v1/jobs", json=canonical(), headers={**alice, "Idempotency-Key": "k" * 201})
+    response = client.post("/v1/jobs", json=canonical(), headers={**alice, "Idempotency-Key": key})
 
     assert assert_error(response, 422)["details"][0]["field"] == "header.idempotency-key"
     assert job_count(sessions) == before
+
+
+def _cursor(position: str) -> str:
+    """A cursor in the store's format for an arbitrary position."""
+    return base64.urlsafe_b64encode(position.encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "moment",
+    ["0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00", "0001-01-01T00:30:00+23:59", "2026-01-01T00:00:00"],
+    ids=["before year 1 in UTC", "after year 9999 in UTC", "an extreme offset", "no offset"],
+)
+def test_a_cursor_whose_time_has_no_utc_position_is_400(client, alice, moment):
+    cursor = _cursor(f"{moment}|00000000-0000-4000-8000-000000000000")
+
+    assert_error(client.get("/v1/jobs", params={"cursor": cursor}, headers=alice), 400, "invalid_cursor")
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59.999999-00:00"])
+def test_a_cursor_at_the_ends_of_time_is_a_page(client, alice, submit, moment):
+    submit()
+    cursor = _cursor(f"{moment}|00000000-0000-4000-8000-000000000000")
+
+    response = client.get("/v1/jobs", params={"cursor": cursor}, headers=alice)
+
+    assert response.status_code == 200
+    assert len(response.json()["items"]) == (0 if moment.startswith("0001") else 1)
 
 
 @pytest.mark.parametrize(

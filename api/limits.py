@@ -1,0 +1,51 @@
+"""What a submission must fit besides the spec itself: the workers' threads and the owner's limits (429)."""
+
+from math import ceil
+
+from sqlalchemy.orm import Session
+
+from api.errors import invalid_fields, too_many_requests
+from api.schemas import ErrorDetail
+from contracts.settings import Settings
+from contracts.spec import JobSpec
+from store import Job, JobRepository, QuotaRepository
+from store.timestamps import utcnow
+
+WINDOW_S = 60  # max_submissions_per_minute counts the submissions of the last minute
+ACTIVE_RETRY_AFTER_S = 30  # a slot frees when a job ends, which nobody can predict: a short, fixed wait
+
+
+def check_threads(spec: JobSpec, settings: Settings) -> None:
+    """The spec allows up to 64 threads; this deployment's workers may have fewer cores (422 naming the setting)."""
+    allowed = settings.max_job_threads
+    if spec.training.threads > allowed:
+        message = f"training.threads may be at most {allowed} here (BNLAB_MAX_JOB_THREADS)"
+        raise invalid_fields([ErrorDetail(field="body.training.threads", message=message)])
+
+
+def submitted(session: Session, owner: str, spec: JobSpec, idempotency_key: str | None, settings: Settings) -> Job:
+    """The job a replayed request created, or a new one if the owner is within their limits."""
+    jobs = JobRepository(session)
+    replay = jobs.replayed(owner, spec, idempotency_key) if idempotency_key else None
+    if replay is not None:
+        return replay
+    admit(QuotaRepository(session), owner, settings)
+    return jobs.create(owner, spec, idempotency_key=idempotency_key)
+
+
+def admit(quotas: QuotaRepository, owner: str, settings: Settings) -> None:
+    """429 when the owner has as many jobs queued or running, or submitted as many this minute, as allowed."""
+    if quotas.active(owner) >= settings.max_active_jobs:
+        message = (
+            f"you have {settings.max_active_jobs} jobs queued or running, the most allowed (BNLAB_MAX_ACTIVE_JOBS): "
+            "wait for some to finish, or cancel some"
+        )
+        raise too_many_requests("too_many_active_jobs", message, ACTIVE_RETRY_AFTER_S)
+    free_at = quotas.window_full_until(owner, settings.max_submissions_per_minute, WINDOW_S)
+    if free_at is not None:
+        wait = ceil((free_at - utcnow()).total_seconds())
+        message = (
+            f"you submitted {settings.max_submissions_per_minute} jobs in the last {WINDOW_S} s, the most allowed "
+            f"(BNLAB_MAX_SUBMISSIONS_PER_MINUTE): retry in {max(1, wait)} s"
+        )
+        raise too_many_requests("rate_limited", message, wait)
