@@ -34,6 +34,9 @@ _FRIENDLIER = {
     "model_attributes_type": "the body must be a JSON object sent with Content-Type: application/json",
     "missing": "required: add it",
 }
+_PLAINER = {  # pydantic's wording of these says nothing about what to send instead, wherever they occur
+    "string_unicode": "must be text of whole characters: no lone surrogates (U+D800 to U+DFFF)",
+}
 
 
 class ApiError(HTTPException):
@@ -103,7 +106,7 @@ def _detail(error: dict[str, Any]) -> ErrorDetail:
         position = error["loc"][-1]
         return ErrorDetail(field="body", message=f"not valid JSON: {error['ctx']['error']} at character {position}")
     path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"]).lstrip(".")
-    message = _FRIENDLIER.get(error["type"]) if error["loc"] == ("body",) else None
+    message = _FRIENDLIER.get(error["type"]) if error["loc"] == ("body",) else _PLAINER.get(error["type"])
     return ErrorDetail(field=_encodable(path), message=message or error["msg"].removeprefix("Value error, "))
 
 

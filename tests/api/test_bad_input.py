@@ -91,6 +91,13 @@ def test_an_oversized_body_is_413(client, alice, sessions, chunked):
     assert job_count(sessions) == before
 
 
+@pytest.mark.parametrize("body", [b'{"name": "a\\ud800"}', b'{"tags": ["\\udfff"]}', b'{"name": "\xed\xa0\x80"}'])
+def test_a_lone_surrogate_is_refused_saying_so(client, alice, body):
+    response = client.post("/v1/jobs", content=body, headers={**alice, "Content-Type": "application/json"})
+
+    assert "lone surrogates (U+D800 to U+DFFF)" in assert_error(response, 422, "validation_error")["message"]
+
+
 @pytest.mark.parametrize("key", [b"k" * 201, b"a\x00b", b"tab\there", b"\x7f"], ids=["overlong", "NUL", "tab", "DEL"])
 def test_an_idempotency_key_that_is_too_long_or_not_printable_is_refused(client, alice, sessions, key):
     before = job_count(sessions)
