@@ -82,8 +82,9 @@ def list_jobs(owner: Owner, sessions: Sessions, filters: Annotated[JobFilters, Q
 
 
 @router.get("/{job_id}", summary="Get a job", responses=ONE_JOB)
-def get_job(job: OwnedJob) -> JobOut:
-    """The job's status, spec, progress, summary, error, attempts and timestamps."""
+async def get_job(job: OwnedJob) -> JobOut:
+    """The job's status, spec, progress, summary, error, attempts and timestamps (async: OwnedJob read it already,
+    so answering takes no second thread call)."""
     return JobOut.of(job)
 
 
