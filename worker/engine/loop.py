@@ -23,7 +23,7 @@ CHECKPOINT_FORMAT = 1
 
 @dataclass
 class Summary:
-    """How the run ended (names as in docs/architecture.md, public contracts); divergence is an outcome, not an error."""
+    """How the run ended (names as in docs/architecture.md); divergence is an outcome, not an error."""
 
     final_test_acc: float | None = None
     best_test_acc: float | None = None
