@@ -80,7 +80,7 @@ def run_locally(spec: JobSpec, out: Path, data_dir: Path, resume: bool) -> Summa
     """Train `spec`, resuming from out/checkpoint.pt when asked and present."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "spec.json").write_text(spec.model_dump_json(indent=2))
-    state = torch.load(out / CHECKPOINT, weights_only=False) if resume and (out / CHECKPOINT).exists() else None
+    state = torch.load(out / CHECKPOINT, weights_only=True) if resume and (out / CHECKPOINT).exists() else None
     reporter = FolderReporter(out, spec.training.steps, state["step"] if state else 0)
     summary = train(spec, reporter, data_dir, resume=state)
     reporter.finish(summary)

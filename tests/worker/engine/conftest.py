@@ -53,7 +53,7 @@ class Collector(Reporter):
     def checkpoint(self, step: int | None = None) -> dict[str, Any]:
         """The checkpoint of `step` (default: the last one), loaded."""
         step = max(self.checkpoints) if step is None else step
-        return torch.load(io.BytesIO(self.checkpoints[step]), weights_only=False)
+        return torch.load(io.BytesIO(self.checkpoints[step]), weights_only=True)
 
     def deterministic(self) -> list[tuple[int, str, float]]:
         """The points that must repeat bit for bit: all but the wall-clock ones."""

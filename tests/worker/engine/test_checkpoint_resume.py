@@ -22,7 +22,7 @@ from worker.engine import train
 spec_file, checkpoint_file, data_dir, out_file = sys.argv[1:]
 spec = JobSpec.model_validate_json(open(spec_file).read())
 collector = Collector()
-summary = train(spec, collector, data_dir, resume=torch.load(checkpoint_file, weights_only=False))
+summary = train(spec, collector, data_dir, resume=torch.load(checkpoint_file, weights_only=True))
 final = collector.checkpoint(spec.training.steps)
 torch.save({"points": collector.deterministic(), "final": final, "summary": summary.to_dict()}, out_file)
 """
@@ -55,7 +55,7 @@ def test_resume_in_a_fresh_process_is_bit_identical(tmp_path, data_dir, norm):
     files = [tmp_path / name for name in ("spec.json", "checkpoint.pt")]
     command = [sys.executable, "-c", RESUME, *map(str, files), str(data_dir), str(tmp_path / "out.pt")]
     subprocess.run(command, cwd=ROOT, check=True)
-    resumed = torch.load(tmp_path / "out.pt", weights_only=False)
+    resumed = torch.load(tmp_path / "out.pt", weights_only=True)
 
     assert halted.deterministic() + resumed["points"] == straight.deterministic()
     final = straight.checkpoint(STEPS)
@@ -74,3 +74,26 @@ def test_a_checkpoint_of_another_spec_is_refused(data_dir):
             data_dir,
             resume=collector.checkpoint(),
         )
+
+
+@pytest.mark.parametrize(
+    "sections",
+    [
+        {"optimizer": {"name": "adam"}, "model": {"norm": "layernorm"}},
+        {"optimizer": {"name": "adamw"}, "model": {"norm": "groupnorm", "norm_options": {"groups": 4}}},
+        {"optimizer": {"name": "rmsprop", "momentum": 0.5}, "model": {"norm": "torch_batchnorm"}},
+        {"model": {"norm": "ghost_batchnorm", "norm_options": {"virtual_batch_size": 8}}, "schedule": {"name": "step"}},
+        {"dataset": {"name": "digits"}, "model": {"arch": "cnn", "channels": [4, 8]}},
+        {"dataset": {"name": "digits"}, "model": {"arch": "resnet", "stages": [4, 8], "blocks": 1}},
+    ],
+    ids=["adam", "adamw", "rmsprop", "ghost-step", "cnn", "resnet"],
+)
+def test_every_kind_of_checkpoint_loads_weights_only_and_resumes(data_dir, sections):
+    """The service loads checkpoints from the database with weights_only=True: no state may need pickled code."""
+    spec = tiny_spec(**sections, training={"steps": STEPS, "checkpoint_every": HALF})
+    straight, halted = Collector(), Collector(stop_after=HALF)
+    train(spec, straight, data_dir)
+    train(spec, halted, data_dir)
+    resumed = Collector()
+    train(spec, resumed, data_dir, resume=halted.checkpoint(HALF))  # Collector.checkpoint loads weights_only
+    assert halted.deterministic() + resumed.deterministic() == straight.deterministic()
