@@ -1,13 +1,16 @@
 """The Celery task, thin (rule 4): only a job id travels (rule 1); worker.job does the work."""
 
+import logging
 import os
 from uuid import UUID
 
 from celery.exceptions import Reject
 
 from dispatch.broker import TRAIN_TASK
-from worker.celery_app import app, settings
+from worker.celery_app import app, dispatcher, settings
 from worker.retry import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
 
 
 @app.task(name=TRAIN_TASK, bind=True)
@@ -19,3 +22,12 @@ def train_job(self, job_id: str) -> None:
         run_job(UUID(job_id), f"{self.request.hostname}:{os.getpid()}", settings)
     except DatabaseUnavailable as error:  # not acknowledged as done: the message goes back to the queue
         raise Reject(str(error), requeue=True) from error
+    send_next()
+
+
+def send_next() -> None:
+    """A worker is free now: send the jobs that were waiting for a share (the sweep would, later)."""
+    try:
+        dispatcher().dispatch()
+    except Exception:
+        log.exception("could not send the next jobs; the sweep will")
