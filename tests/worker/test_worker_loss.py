@@ -1,5 +1,6 @@
-"""A worker killed mid-job: its lease runs out, the job is queued again and resumed from its last checkpoint,
-and it ends exactly as a run never interrupted would (rule 7).
+"""A worker killed mid-job: its lease runs out, the job is queued again and resumed from its last checkpoint by a
+worker on another machine (a data dir of its own; the checkpoint lives in the database), and it ends exactly as
+a run never interrupted would (rule 7).
 """
 
 import pytest
@@ -20,19 +21,23 @@ LONG = {
 }
 
 
-def test_a_lost_job_resumes_from_its_checkpoint_and_ends_as_if_never_interrupted(backend, tmp_path):
-    job_id = backend.submit(**LONG)
+def test_a_lost_job_resumes_on_another_machine_from_its_checkpoint_and_ends_as_if_never_interrupted(backend, tmp_path):
+    job_id, elsewhere = backend.submit(**LONG), tmp_path / "another-machine"
     with running_worker(backend, "doomed") as doomed:
         backend.until(lambda session: CheckpointRepository(session).latest(job_id), "first checkpoint")
         doomed.kill()
     assert backend.job(job_id).status == "running"  # killed mid-run: only the lease can tell
+    with backend.factory() as session:
+        step = CheckpointRepository(session).latest(job_id).step
 
-    with running_worker(backend, "successor") as successor:
+    with running_worker(backend, "successor", data_dir=elsewhere) as successor:
         job = backend.finished(job_id)
     assert (job.status, job.attempts, job.summary["steps_done"]) == ("succeeded", 2, 6000)
-    assert f"job {job_id}: resuming from the checkpoint of step" in successor.log()
+    assert f"job {job_id}: resuming from the checkpoint of step {step}" in successor.log()
+    assert not (elsewhere / "checkpoints").exists() and not (backend.settings.data_dir / "checkpoints").exists()
 
     reference = Collector()
-    train(JobSpec.model_validate(LONG), reference, tmp_path)
+    train(JobSpec.model_validate(LONG), reference, tmp_path / "reference")
     resumed = {key: value for key, value in backend.points(job_id).items() if key[0] not in WALL_CLOCK}
     assert resumed == {(name, step): value for step, name, value in reference.deterministic()}
+    assert len(reference.deterministic()) == len(resumed)  # no point missing, none twice
