@@ -18,8 +18,9 @@ TRAIN_TASK = "bnlab.train_job"
 def make_celery(settings: Settings) -> Celery:
     """Long-job settings (rule 7): late acks, reject on worker loss, prefetch 1, a long visibility timeout."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = Celery("bnlab", broker=settings.resolved_broker_url)
+    app = Celery("bnlab")
     app.conf.update(
+        **_broker(settings.resolved_broker_url),
         task_serializer="json",
         accept_content=["json"],
         task_acks_late=True,
@@ -40,6 +41,13 @@ def _transport_options(settings: Settings) -> dict:
     if settings.resolved_broker_url.startswith(("redis://", "rediss://")):
         return {"visibility_timeout": settings.job_time_limit_s + 3600}
     return {}
+
+
+def _broker(url: str) -> dict:
+    """Celery's broker settings for `url`: a `sqla+` URL goes to the embedded transport (dispatch/embedded.py)."""
+    if url.startswith("sqla+"):
+        return {"broker_url": url.removeprefix("sqla+"), "broker_transport": "dispatch.embedded:EmbeddedTransport"}
+    return {"broker_url": url}
 
 
 def enqueue(app: Celery, job_id: UUID) -> None:
