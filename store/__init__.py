@@ -13,9 +13,16 @@ from store.db import (
     session_scope,
     sessions_for,
 )
-from store.errors import IdempotencyConflict, InvalidCursor, JobNotFinished, StoreError, TransitionError
+from store.errors import (
+    IdempotencyConflict,
+    InvalidCursor,
+    JobNotFinished,
+    StoreError,
+    StudyNotFinished,
+    TransitionError,
+)
 from store.lease import JobLease
-from store.models import FINISHED, ApiKey, Checkpoint, Job, JobStatus, JobTag, MetricRow
+from store.models import FINISHED, ApiKey, Checkpoint, Job, JobStatus, JobTag, MetricRow, Study
 from store.repositories import (
     ApiKeyRepository,
     CheckpointRepository,
@@ -24,6 +31,9 @@ from store.repositories import (
     MetricRepository,
     QuotaRepository,
     Series,
+    StudyListing,
+    StudyRepository,
+    study_status,
 )
 
 __all__ = [
@@ -47,6 +57,10 @@ __all__ = [
     "Series",
     "SessionFactory",
     "StoreError",
+    "Study",
+    "StudyListing",
+    "StudyNotFinished",
+    "StudyRepository",
     "TransitionError",
     "get_engine",
     "make_engine",
@@ -54,4 +68,5 @@ __all__ = [
     "read_scope",
     "session_scope",
     "sessions_for",
+    "study_status",
 ]

@@ -38,3 +38,13 @@ class InvalidCursor(StoreError):
     def __init__(self, cursor: str):
         self.cursor = cursor
         super().__init__("invalid cursor: pass the next_cursor of a previous page, or none for the first page")
+
+
+class StudyNotFinished(StoreError):
+    """A study is deleted with its jobs, so every one of them must have finished first."""
+
+    def __init__(self, study_id: uuid.UUID, unfinished: int):
+        self.study_id, self.unfinished = study_id, unfinished
+        super().__init__(
+            f"study {study_id} has {unfinished} jobs queued or running: cancel it and wait until they have finished"
+        )

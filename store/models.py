@@ -1,4 +1,4 @@
-"""The tables: API keys, jobs and their tags, metric points, checkpoints; constraint names from one convention."""
+"""The tables: API keys, studies, jobs and their tags, metric points, checkpoints; constraint names by convention."""
 
 import uuid
 from datetime import datetime
@@ -106,11 +106,31 @@ class Job(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str] = mapped_column(String(64))
     dispatched_at: Mapped[datetime | None]  # when "run job <id>" was last sent (the outbox, rule 12)
-    study_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    study_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("studies.id"), index=True)
+    study_cell: Mapped[int | None]  # the index of the job's cell in its study's `cells`
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Study(Base):
+    """A grid of jobs (cells x seeds) and what it was made from; its status is derived from its jobs' (rule 1)."""
+
+    __tablename__ = "studies"
+    __table_args__ = (Index(None, "owner", "created_at", "id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    owner: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    preset: Mapped[str | None] = mapped_column(String(32))
+    scale: Mapped[float | None]
+    request: Mapped[dict[str, Any]]  # the body as sent: a grid study or a preset with its scale
+    sections: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # [{name, base, grid, baseline}]: what was expanded
+    seeds: Mapped[list[int]] = mapped_column(JSON)
+    cells: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # [{section, values}], jobs.study_cell indexes it
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class JobTag(Base):

@@ -5,6 +5,7 @@ from store.repositories.checkpoints import CheckpointRepository
 from store.repositories.jobs import JobListing, JobRepository
 from store.repositories.metrics import MetricRepository, Series
 from store.repositories.quotas import QuotaRepository
+from store.repositories.studies import StudyListing, StudyRepository, study_status
 
 __all__ = [
     "ApiKeyRepository",
@@ -14,4 +15,7 @@ __all__ = [
     "MetricRepository",
     "QuotaRepository",
     "Series",
+    "StudyListing",
+    "StudyRepository",
+    "study_status",
 ]

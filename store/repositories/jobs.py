@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from contracts.spec import JobSpec
 from store import states
 from store.errors import IdempotencyConflict, InvalidCursor, JobNotFinished
-from store.models import FINISHED, Job, JobStatus, JobTag
+from store.models import FINISHED, Job, JobStatus, JobTag, Study
 
 
 class JobListing(NamedTuple):
@@ -41,10 +41,18 @@ class JobRepository:
         idempotency_key: str | None = None,
         request_hash: str | None = None,
         study_id: uuid.UUID | None = None,
+        study_cell: int | None = None,
     ) -> Job:
         """A queued job; a repeated Idempotency-Key returns the first job, or raises if the request differs."""
         request_hash = request_hash or spec_hash(spec)
-        job = _new_job(owner, spec, idempotency_key=idempotency_key, request_hash=request_hash, study_id=study_id)
+        job = _new_job(
+            owner,
+            spec,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+            study_id=study_id,
+            study_cell=study_cell,
+        )
         try:
             with self.session.begin_nested():  # a concurrent twin with the same key fails here, not the transaction
                 self.session.add(job)
@@ -107,7 +115,7 @@ class JobRepository:
         if tag is not None:
             query = query.where(exists().where(JobTag.job_id == Job.id, JobTag.tag == tag))
         if cursor is not None:
-            query = query.where(_after(*decode_cursor(cursor)))
+            query = query.where(after(Job, *decode_cursor(cursor)))
         query = query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)
         jobs = list(self.session.scalars(query))
         if len(jobs) <= limit:
@@ -136,9 +144,9 @@ def _new_job(owner: str, spec: JobSpec, **columns: object) -> Job:
     )
 
 
-def encode_cursor(job: Job) -> str:
-    """The position after `job` in (created_at, id) order; opaque so that clients cannot depend on its content."""
-    return base64.urlsafe_b64encode(f"{job.created_at.isoformat()}|{job.id}".encode()).decode()
+def encode_cursor(row: Job | Study) -> str:
+    """The position after `row` in (created_at, id) order; opaque so that clients cannot depend on its content."""
+    return base64.urlsafe_b64encode(f"{row.created_at.isoformat()}|{row.id}".encode()).decode()
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
@@ -161,6 +169,6 @@ def _equal(**filters: object) -> list[ColumnElement[bool]]:
     return [getattr(Job, column) == value for column, value in filters.items() if value is not None]
 
 
-def _after(created_at: datetime, job_id: uuid.UUID) -> ColumnElement[bool]:
+def after(model: type[Job | Study], created_at: datetime, row_id: uuid.UUID) -> ColumnElement[bool]:
     """Rows that come after the position in (created_at desc, id desc) order: ties on created_at broken by id."""
-    return or_(Job.created_at < created_at, and_(Job.created_at == created_at, Job.id < job_id))
+    return or_(model.created_at < created_at, and_(model.created_at == created_at, model.id < row_id))

@@ -44,23 +44,41 @@ class MetricRepository:
         max_points: int | None = None,
     ) -> Series:
         """Points by series name in step order, at most `max_points` per series (first and last always kept)."""
+        by_job = self.series_of([job_id], names, step_min, step_max, max_points)
+        return by_job.get(job_id, {})
+
+    def names_of(self, job_ids: Sequence[uuid.UUID]) -> list[str]:
+        """The series any of the jobs has, sorted."""
+        query = select(MetricRow.name).where(MetricRow.job_id.in_(job_ids)).distinct().order_by(MetricRow.name)
+        return list(self.session.scalars(query))
+
+    def series_of(
+        self,
+        job_ids: Sequence[uuid.UUID],
+        names: Sequence[str] | None = None,
+        step_min: int | None = None,
+        step_max: int | None = None,
+        max_points: int | None = None,
+    ) -> dict[uuid.UUID, Series]:
+        """`series` for many jobs in one query (a study's report), keyed by job; a job without points is absent."""
         if max_points is not None and max_points < 2:
             raise ValueError("max_points must be at least 2 (the first and the last point are always kept)")
-        ranked = _ranked(_criteria(job_id, names, step_min, step_max)).subquery()
-        query = select(ranked.c.name, ranked.c.step, ranked.c.value).order_by(ranked.c.name, ranked.c.step)
+        ranked = _ranked(_criteria(job_ids, names, step_min, step_max)).subquery()
+        columns = ranked.c.job_id, ranked.c.name, ranked.c.step, ranked.c.value
+        query = select(*columns).order_by(ranked.c.job_id, ranked.c.name, ranked.c.step)
         if max_points is not None:
             query = query.where(_evenly_spaced(ranked.c.index, ranked.c.count, max_points))
-        series: Series = {}
-        for name, step, value in self.session.execute(query):
-            series.setdefault(name, []).append((step, value))
-        return series
+        by_job: dict[uuid.UUID, Series] = {}
+        for job_id, name, step, value in self.session.execute(query):
+            by_job.setdefault(job_id, {}).setdefault(name, []).append((step, value))
+        return by_job
 
 
 def _criteria(
-    job_id: uuid.UUID, names: Sequence[str] | None, step_min: int | None, step_max: int | None
+    job_ids: Sequence[uuid.UUID], names: Sequence[str] | None, step_min: int | None, step_max: int | None
 ) -> list[ColumnElement[bool]]:
-    """The points asked for: one job's, of some series or all, within a step range or not."""
-    criteria = [MetricRow.job_id == job_id]
+    """The points asked for: some jobs', of some series or all, within a step range or not."""
+    criteria = [MetricRow.job_id.in_(job_ids)]
     if names is not None:
         criteria.append(MetricRow.name.in_(names))
     if step_min is not None:
@@ -72,12 +90,14 @@ def _criteria(
 
 def _ranked(criteria: list[ColumnElement[bool]]) -> Select:
     """The points with their index in their series and the series' length, so that SQL can downsample."""
+    series = (MetricRow.job_id, MetricRow.name)
     return select(
+        MetricRow.job_id,
         MetricRow.name,
         MetricRow.step,
         MetricRow.value,
-        (func.row_number().over(partition_by=MetricRow.name, order_by=MetricRow.step) - 1).label("index"),
-        func.count().over(partition_by=MetricRow.name).label("count"),
+        (func.row_number().over(partition_by=series, order_by=MetricRow.step) - 1).label("index"),
+        func.count().over(partition_by=series).label("count"),
     ).where(*criteria)
 
 
