@@ -20,7 +20,7 @@ from api.body_limit import BodySizeLimit
 from api.errors import install_error_handlers
 from api.metrics import ApiMetrics, RequestMetrics
 from api.metrics import router as metrics_router
-from api.routes import compare, events, health, jobs
+from api.routes import compare, events, health, jobs, studies
 from api.streams import StreamSlots
 from contracts.settings import Settings
 from dispatch import Dispatcher, enqueue, make_celery
@@ -60,6 +60,13 @@ def create_app(settings: Settings | None = None, enqueuer: Enqueuer | None = Non
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RequestMetrics, metrics=metrics)  # added last, so outermost: it also sees 413s
-    for router in (jobs.router, events.router, compare.router, health.router, metrics_router):
+    for router in (
+        jobs.router,
+        studies.router,
+        events.router,
+        compare.router,
+        health.router,
+        metrics_router,
+    ):
         app.include_router(router)
     return app

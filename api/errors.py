@@ -19,7 +19,15 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from api.schemas import Error, ErrorBody, ErrorDetail
-from store import FINISHED, IdempotencyConflict, InvalidCursor, JobNotFinished, StoreError, TransitionError
+from store import (
+    FINISHED,
+    IdempotencyConflict,
+    InvalidCursor,
+    JobNotFinished,
+    StoreError,
+    StudyNotFinished,
+    TransitionError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +35,7 @@ DATABASE_RETRY_AFTER_S = 5
 _STORE_ERRORS: dict[type[StoreError], tuple[int, str]] = {
     IdempotencyConflict: (409, "idempotency_conflict"),
     JobNotFinished: (409, "job_not_finished"),
+    StudyNotFinished: (409, "study_not_finished"),
     InvalidCursor: (400, "invalid_cursor"),
     TransitionError: (409, "invalid_status"),
 }

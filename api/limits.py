@@ -33,19 +33,34 @@ def submitted(session: Session, owner: str, spec: JobSpec, idempotency_key: str 
     return jobs.create(owner, spec, idempotency_key=idempotency_key)
 
 
-def admit(quotas: QuotaRepository, owner: str, settings: Settings) -> None:
-    """429 when the owner has as many jobs queued or running, or submitted as many this minute, as allowed."""
-    if quotas.active(owner) >= settings.max_active_jobs:
+def admit(quotas: QuotaRepository, owner: str, settings: Settings, count: int = 1) -> None:
+    """429 when `count` more jobs would take the owner past the jobs allowed queued or running, or this minute."""
+    active, room = quotas.active(owner), settings.max_active_jobs - count
+    if active > room:
         message = (
-            f"you have {settings.max_active_jobs} jobs queued or running, the most allowed (BNLAB_MAX_ACTIVE_JOBS): "
-            "wait for some to finish, or cancel some"
+            f"you have {active} jobs queued or running and ask for {count} more; at most {settings.max_active_jobs} "
+            "are allowed (BNLAB_MAX_ACTIVE_JOBS): wait for some to finish, or cancel some"
         )
         raise too_many_requests("too_many_active_jobs", message, ACTIVE_RETRY_AFTER_S)
-    free_at = quotas.window_full_until(owner, settings.max_submissions_per_minute, WINDOW_S)
+    free_at = quotas.window_full_until(owner, settings.max_submissions_per_minute - count + 1, WINDOW_S)
     if free_at is not None:
         wait = ceil((free_at - utcnow()).total_seconds())
         message = (
-            f"you submitted {settings.max_submissions_per_minute} jobs in the last {WINDOW_S} s, the most allowed "
-            f"(BNLAB_MAX_SUBMISSIONS_PER_MINUTE): retry in {max(1, wait)} s"
+            f"{count} more job(s) would make more than {settings.max_submissions_per_minute} submitted in the last "
+            f"{WINDOW_S} s, the most allowed (BNLAB_MAX_SUBMISSIONS_PER_MINUTE): retry in {max(1, wait)} s"
         )
         raise too_many_requests("rate_limited", message, wait)
+
+
+def check_study_size(jobs: int, settings: Settings) -> None:
+    """A study larger than an owner's limits could never be admitted: a 422 that says which setting, not a 429."""
+    limits = {
+        "MAX_ACTIVE_JOBS": settings.max_active_jobs,
+        "MAX_SUBMISSIONS_PER_MINUTE": settings.max_submissions_per_minute,
+    }
+    for name, limit in limits.items():
+        if jobs > limit:
+            message = (
+                f"the study has {jobs} jobs, more than BNLAB_{name}={limit} allows at once: shrink the grid or seeds"
+            )
+            raise invalid_fields([ErrorDetail(field="body.grid", message=message)], code="study_too_large")

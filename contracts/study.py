@@ -24,12 +24,14 @@ StudyTag = Annotated[Printable, Field(min_length=1, max_length=64)]
 
 
 class StudyInvalid(ValueError):
-    """A generated spec (or the grid itself) is invalid: names the cell and the field, so the user knows what to fix."""
+    """A generated spec (or the grid itself) is invalid: names the cell and the field, so the user knows what to fix.
+
+    An empty field is the spec as a whole (a rule across fields, whose message names them)."""
 
     def __init__(self, field: str, message: str, cell: dict[str, Any] | None = None):
         self.field, self.message, self.cell = field, message, cell
         where = f" in cell {cell}" if cell is not None else ""
-        super().__init__(f"{field}: {message}{where}")
+        super().__init__(f"{field or 'spec'}: {message}{where}")
 
 
 class _Strict(BaseModel):
@@ -173,7 +175,7 @@ def _spec(section: Section, values: dict[str, Any], seed: int, study: str, tags:
         return JobSpec.model_validate(body)
     except ValidationError as error:
         first = error.errors()[0]
-        raise StudyInvalid(".".join(map(str, first["loc"])) or "base", first["msg"], values) from None
+        raise StudyInvalid(".".join(map(str, first["loc"])), first["msg"], values) from None
 
 
 def _set(body: dict[str, Any], path: str, value: Any, cell: dict[str, Any]) -> None:
