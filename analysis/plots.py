@@ -1,16 +1,44 @@
 """The study report's plots, by name: which exist for a report (`catalogue`) and their PNG or SVG bytes (`render`).
 
 Names are `{kind}-{section}` or `curves-{section}-{metric}`; the API serves them at /v1/studies/{id}/plots/{name}.
+Headless and thread-safe: every plot is its own Figure on an Agg canvas, never pyplot's global state.
 """
 
+import io
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from analysis.plot_bars import draw_cost, draw_regularization
+from analysis.plot_common import curve_metrics, ics_layers, last_hidden_layer, section_cells
+from analysis.plot_kinds import draw_activations, draw_curves, draw_ics, draw_sweep
 
 CURVE_METRICS = {"train_loss": "training loss", "test_acc": "test accuracy", "val_acc": "validation accuracy"}
 LR_AXIS = "optimizer.lr"
 INIT_AXIS = "model.init.scale"
 DROPOUT_AXIS = "model.dropout"
 COST_SECTION = "cost"
+FIGSIZE = (7, 4)  # inches; at 100 dpi a 700 x 400 PNG
+DPI = 100
+# No date or version in the file: the same report gives the same bytes.
+METADATA = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None}}
+Drawer = Callable[[Figure, dict[str, Any], list[dict[str, Any]], Any], None]
+DRAWERS: dict[str, Drawer] = {
+    "curves": draw_curves,
+    "lr": draw_sweep,
+    "init": draw_sweep,
+    "activations": draw_activations,
+    "ics": draw_ics,
+    "cost": draw_cost,
+    "regularization": draw_regularization,
+}
+
+# SVG ids are hashes salted with this; unset, the salt is a fresh uuid per file. Set once, read by every render.
+matplotlib.rcParams["svg.hashsalt"] = "bnlab"
 
 
 class UnknownPlot(KeyError):
@@ -19,13 +47,13 @@ class UnknownPlot(KeyError):
 
 @dataclass(frozen=True)
 class PlotEntry:
-    """One plot of a report: its name, title, kind (which builder draws it), section and, for curves, metric."""
+    """One plot of a report: name, title, kind (which drawer), section, and the metric or grid axis it is about."""
 
     name: str
     title: str
     kind: str
     section: str
-    metric: str | None = None
+    detail: str | None = None
 
 
 def catalogue(report: dict[str, Any]) -> list[tuple[str, str]]:
@@ -38,53 +66,52 @@ def entries(report: dict[str, Any]) -> list[PlotEntry]:
     return [entry for section in report.get("sections", []) for entry in _section_entries(report, section)]
 
 
-def section_cells(report: dict[str, Any], section: str) -> list[dict[str, Any]]:
-    """The section's cells, in report order."""
-    return [cell for cell in report.get("cells", []) if cell.get("section") == section]
+def figure(report: dict[str, Any], name: str) -> Figure:
+    """The named plot as a Figure (tests inspect its axes); UnknownPlot for a name the catalogue lacks."""
+    entry = next((entry for entry in entries(report) if entry.name == name), None)
+    if entry is None:
+        raise UnknownPlot(name)
+    section = next(section for section in report["sections"] if section["name"] == entry.section)
+    fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    DRAWERS[entry.kind](fig, section, section_cells(report, entry.section), entry.detail)
+    fig.suptitle(entry.title, fontsize="medium")
+    return fig
+
+
+def render(report: dict[str, Any], name: str, fmt: Literal["png", "svg"]) -> bytes:
+    """The named plot's PNG or SVG bytes, identical for identical reports."""
+    if fmt not in METADATA:
+        raise ValueError(f"plots are png or svg, not {fmt!r}")
+    buffer = io.BytesIO()
+    figure(report, name).savefig(buffer, format=fmt, dpi=DPI, metadata=METADATA[fmt])
+    return buffer.getvalue()
 
 
 def _section_entries(report: dict[str, Any], section: dict[str, Any]) -> list[PlotEntry]:
     """The plots of one section: curves of the metrics some cell has, then the kinds its grid or data calls for."""
     name, grid = section["name"], section.get("grid", {})
-    cells = section_cells(report, name)
-    curves = {metric for cell in cells for metric, curve in cell.get("curves", {}).items() if curve.get("steps")}
+    metrics = curve_metrics(section_cells(report, name))
     found = [
         PlotEntry(f"curves-{name}-{metric}", f"{name}: {words} over training steps", "curves", name, metric)
         for metric, words in CURVE_METRICS.items()
-        if metric in curves
+        if metric in metrics
     ]
     kinds = {
-        "lr": (LR_AXIS in grid, "final accuracy against the learning rate"),
-        "init": (INIT_AXIS in grid, "final accuracy against the initial weight scale"),
+        "lr": (LR_AXIS in grid, "final accuracy against the learning rate", LR_AXIS),
+        "init": (INIT_AXIS in grid, "final accuracy against the initial weight scale", INIT_AXIS),
         "activations": (
-            last_hidden_layer(curves) is not None,
-            "distribution of the last hidden layer's input over training (15th, 50th, 85th percentile)",
+            last_hidden_layer(metrics) is not None,
+            "last hidden layer's input over training (15th, 50th, 85th percentile)",
+            None,
         ),
-        "ics": (bool(ics_layers(curves)), "internal covariate shift per layer over training"),
-        "cost": (name == COST_SECTION, "training step and inference time per norm"),
-        "regularization": (DROPOUT_AXIS in grid, "train and test accuracy and their gap per cell"),
+        "ics": (bool(ics_layers(metrics)), "internal covariate shift per layer over training", None),
+        "cost": (name == COST_SECTION, "training step and inference time per norm", None),
+        "regularization": (DROPOUT_AXIS in grid, "train and test accuracy and their gap per cell", None),
     }
     found += [
-        PlotEntry(f"{kind}-{name}", f"{name}: {words}", kind, name) for kind, (wanted, words) in kinds.items() if wanted
+        PlotEntry(f"{kind}-{name}", f"{name}: {words}", kind, name, detail)
+        for kind, (wanted, words, detail) in kinds.items()
+        if wanted
     ]
     return found
-
-
-def _layer_order(layer: str) -> tuple[int, int, str]:
-    """h1 < h2 < ... < h10 < out: numbered hidden layers by number, anything else after them."""
-    digits = layer.lstrip("h")
-    return (0, int(digits), layer) if layer.startswith("h") and digits.isdigit() else (1, 0, layer)
-
-
-def last_hidden_layer(metrics: set[str]) -> str | None:
-    """The highest-numbered hidden layer with all three activation percentiles, as in Figure 1 of the paper."""
-    layers = {metric.split("/")[1] for metric in metrics if metric.startswith("act/") and metric.count("/") == 2}
-    complete = [layer for layer in layers if all(f"act/{layer}/{q}" in metrics for q in ("p15", "p50", "p85"))]
-    hidden = [layer for layer in complete if _layer_order(layer)[0] == 0]
-    return max(hidden or complete, key=_layer_order, default=None)
-
-
-def ics_layers(metrics: set[str]) -> list[str]:
-    """The layers with an internal-covariate-shift l2 curve, input side first."""
-    layers = {metric.split("/")[1] for metric in metrics if metric.startswith("ics/") and metric.endswith("/l2")}
-    return sorted(layers, key=_layer_order)
