@@ -46,7 +46,8 @@ def draw_regularization(fig: Figure, section: dict[str, Any], cells: list[dict[s
     width = 0.8 / len(REGULARIZATION_FIELDS)
     for rank, field in enumerate(REGULARIZATION_FIELDS):
         offset = (rank - (len(REGULARIZATION_FIELDS) - 1) / 2) * width
-        _bars(ax, cells, colours, field, offset, width, lighten=rank, hatch=FOLDED_HATCH if rank == 2 else None)
+        hatch = FOLDED_HATCH if rank == 2 else None
+        _bars(ax, cells, colours, field, offset, width, lighten=rank, hatch=hatch, digits=".3f")
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set_ylabel("accuracy (fraction correct); mean, 95 % CI")
     _cell_ticks(ax, cells, section)
@@ -73,6 +74,7 @@ def _bars(
     width: float,
     lighten: int = 0,
     hatch: str | None = None,
+    digits: str = ".3g",
 ) -> None:
     """One bar per cell that has the field, in its cell's colour (hatched ones hollow), labelled with its mean."""
     for index, (cell, colour) in enumerate(zip(cells, colours, strict=True)):
@@ -92,7 +94,7 @@ def _bars(
             capsize=3,
             ecolor="black",
         )
-        ax.bar_label(bars, labels=[f"{value['mean']:.3g}"], fontsize=6, padding=2)
+        ax.bar_label(bars, labels=[format(value["mean"], digits)], fontsize=6, padding=2)
 
 
 def _colours(section: dict[str, Any], cells: list[dict[str, Any]]) -> list[tuple[float, float, float]]:
