@@ -20,7 +20,7 @@ from api.body_limit import BodySizeLimit
 from api.errors import install_error_handlers
 from api.metrics import ApiMetrics, RequestMetrics
 from api.metrics import router as metrics_router
-from api.routes import compare, events, health, jobs, studies
+from api.routes import compare, events, health, jobs, reports, studies
 from api.streams import StreamSlots
 from contracts.settings import Settings
 from dispatch import Dispatcher, enqueue, make_celery
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, enqueuer: Enqueuer | None = Non
     for router in (
         jobs.router,
         studies.router,
+        reports.router,
         events.router,
         compare.router,
         health.router,
