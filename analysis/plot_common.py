@@ -23,6 +23,7 @@ NORM_COLOURS = {
 }
 OTHER_COLOURS = ["#e377c2", "#bcbd22", "#17becf", "#7f7f7f"]
 LINESTYLES = ["-", "--", "-.", ":"]
+OUTCOMES = {"diverged": "diverged", "failed_to_learn": "failed to learn"}  # counted per cell, noted in legends
 LIGHTEST = 0.6  # the lightest shade of a norm's colour mixes this much white in: still visible on white
 
 
@@ -98,9 +99,6 @@ def run_note(cell: dict[str, Any]) -> str:
     total = total_runs(cell)
     notes = [f"{cell.get(key) or 0}/{total} {words}" for key, words in OUTCOMES.items() if cell.get(key)]
     return f" ({', '.join(notes)})" if notes else ""
-
-
-OUTCOMES = {"diverged": "diverged", "failed_to_learn": "failed to learn"}
 
 
 def stat(cell: dict[str, Any], field: str) -> dict[str, Any] | None:
