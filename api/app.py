@@ -20,6 +20,7 @@ from api.body_limit import BodySizeLimit
 from api.errors import install_error_handlers
 from api.metrics import ApiMetrics, RequestMetrics
 from api.metrics import router as metrics_router
+from api.plot_cache import PlotCache
 from api.routes import compare, events, health, jobs, reports, studies
 from api.streams import StreamSlots
 from contracts.settings import Settings
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, enqueuer: Enqueuer | None = Non
     app.state.settings, app.state.sessions, app.state.celery, app.state.metrics = settings, sessions, celery, metrics
     app.state.dispatcher = Dispatcher(sessions, enqueuer or partial(enqueue, celery), settings)
     app.state.streams = StreamSlots(settings.max_streams)
+    app.state.plots = PlotCache()
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RequestMetrics, metrics=metrics)  # added last, so outermost: it also sees 413s

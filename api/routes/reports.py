@@ -7,16 +7,17 @@ JavaScript nor network access.
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import HTMLResponse
 
 from analysis.csv_export import jobs_csv
 from analysis.html import render_html
-from analysis.plots import UnknownPlot, render
+from analysis.plots import UnknownPlot
 from analysis.report import build_report
 from analysis.results import StudyResult
 from api.deps import Owner, Sessions
 from api.errors import ApiError
+from api.plot_cache import PlotCache, fingerprint
 from api.routes.responses import AUTHENTICATED
 from api.routes.studies import ONE_STUDY, StudyId, owned_study
 from api.study_results import study_result
@@ -39,6 +40,11 @@ def report_of(result: StudyResult) -> dict[str, Any]:
     return build_report(result, lambda name, fmt: f"/v1/studies/{result.study_id}/plots/{name}.{fmt}")
 
 
+def plot_cache(request: Request) -> PlotCache:
+    """The API process's plots."""
+    return request.app.state.plots
+
+
 @router.get("/{study_id}/report", summary="Get a study's report")
 def get_report(study_id: StudyId, owner: Owner, sessions: Sessions) -> StudyReport:
     """Per cell, every summary field over seeds (n, mean, std, 95% interval), diverged and failed runs, the comparison
@@ -48,9 +54,11 @@ def get_report(study_id: StudyId, owner: Owner, sessions: Sessions) -> StudyRepo
 
 
 @router.get("/{study_id}/report.html", summary="Get a study's report as a page", response_class=HTMLResponse)
-def get_report_page(study_id: StudyId, owner: Owner, sessions: Sessions) -> HTMLResponse:
+def get_report_page(study_id: StudyId, owner: Owner, sessions: Sessions, request: Request) -> HTMLResponse:
     """One self-contained page: the verdicts, tables, plots embedded and the specs; no script, nothing fetched."""
-    return HTMLResponse(render_html(report_of(load(sessions, owner, study_id))))
+    report, plots = report_of(load(sessions, owner, study_id)), plot_cache(request)
+    digest = fingerprint(report)
+    return HTMLResponse(render_html(report, lambda name: plots.image(report, name, "png", digest)))
 
 
 @router.get(
@@ -73,12 +81,17 @@ def get_jobs_csv(study_id: StudyId, owner: Owner, sessions: Sessions) -> Respons
     responses={200: {"content": {media: {} for media in MEDIA.values()}, "description": "the plot"}},
 )
 def get_plot(
-    study_id: StudyId, plot: PlotName, fmt: Annotated[Literal["png", "svg"], Path()], owner: Owner, sessions: Sessions
+    study_id: StudyId,
+    plot: PlotName,
+    fmt: Annotated[Literal["png", "svg"], Path()],
+    owner: Owner,
+    sessions: Sessions,
+    request: Request,
 ) -> Response:
-    """A plot the report lists, drawn now from the stored results (PNG or SVG)."""
+    """A plot the report lists, drawn from the stored results (PNG or SVG); drawn once per report content."""
     report = report_of(load(sessions, owner, study_id))
     try:
-        image = render(report, plot, fmt)
+        image = plot_cache(request).image(report, plot, fmt)
     except UnknownPlot:
         names = ", ".join(entry["name"] for entry in report["plots"]) or "none yet"
         raise ApiError(404, "plot_not_found", f"this study has no plot {plot!r}; its plots: {names}") from None
