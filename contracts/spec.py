@@ -151,9 +151,38 @@ class TrainingSpec(_Strict):
     checkpoint_every: int = Field(0, ge=0, description="save a resumable checkpoint every N steps; 0 = never")
     seed: int = Field(0, ge=0, le=MAX_SEED, description="seeds initialization, data order and dropout")
     grad_clip: float | None = Field(None, gt=0, description="clip the global gradient norm to this value")
-    target_accuracy: float | None = Field(None, gt=0, le=1, description="test accuracy that counts as reached")
-    early_stop: bool = Field(False, description="stop once target_accuracy is reached")
+    validation_split: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="hold out this fraction of the training examples (the last ones, after dataset.train_size; "
+        "rounded to the nearest example) as a validation set that is never trained on and gives no "
+        "standardization statistics; val_loss/val_acc are then logged at every evaluation; 0 = none",
+    )
+    target_accuracy: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="accuracy that counts as reached (steps_to_target): validation accuracy when "
+        "validation_split > 0, else test accuracy",
+    )
+    early_stop: bool = Field(
+        False,
+        description="stop once target_accuracy is reached (by validation accuracy when validation_split > 0, "
+        "else by test accuracy)",
+    )
     track_activations: bool = Field(False, description="record percentiles of each nonlinearity's input")
+    track_ics: bool = Field(
+        False,
+        description="at every evaluation step, record each weight layer's internal covariate shift (Santurkar et "
+        "al. 2018, section 2.2): the L2 distance and cosine between its gradient and its gradient on the same "
+        "batch after the layers below it took the step's update; the training itself is unchanged",
+    )
+    measure_inference: bool = Field(
+        False,
+        description="at the end of a finite run, time the eval-mode forward pass over the evaluation inputs "
+        "(CPU microseconds per example), and again with batch norm folded into the layers when bn.fold can",
+    )
     threads: int = Field(1, ge=1, le=64, description="torch CPU threads (results are reproducible per count)")
 
 

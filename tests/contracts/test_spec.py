@@ -171,3 +171,22 @@ def test_names_and_tags_may_be_any_other_text():
     spec = JobSpec.model_validate({"name": text, "tags": [text]})
     assert (spec.name, spec.tags) == (text, [text])
     assert spec.model_dump_json().encode("utf-8")
+
+
+@pytest.mark.parametrize("split", [-0.1, 1.0, 1.5])
+def test_validation_split_is_a_fraction_below_one(split):
+    with pytest.raises(ValidationError) as error:
+        JobSpec.model_validate({"training": {"validation_split": split}})
+    assert [e["loc"] for e in error.value.errors()] == [("training", "validation_split")]
+
+
+def test_the_claims_measurements_are_off_by_default_and_accepted():
+    assert (JobSpec().training.validation_split, JobSpec().training.track_ics) == (0.0, False)
+    assert JobSpec().training.measure_inference is False
+    training = {"validation_split": 0.2, "track_ics": True, "measure_inference": True}
+    assert JobSpec.model_validate({"training": training}).training.model_dump(include=set(training)) == training
+
+
+def test_the_target_says_which_accuracy_it_is_judged_by():
+    properties = JobSpec.model_json_schema()["$defs"]["TrainingSpec"]["properties"]
+    assert all("validation" in properties[name]["description"] for name in ("target_accuracy", "early_stop"))
