@@ -1,6 +1,7 @@
-"""What a run measures: training averages since the last evaluation, test metrics, activation quantiles."""
+"""What a run measures: training averages since the last evaluation, eval-mode scores, activation quantiles."""
 
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -22,29 +23,34 @@ class Window:
     correct: int = 0
     seen: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # absent from checkpoints written before it was measured: those windows count 0
     steps: int = 0
     grad_norm: float = 0.0
     lr: float = 0.0
 
-    def add(self, loss: float, correct: int, seen: int, seconds: float, grad_norm: float | None, lr: float) -> None:
-        """Account one optimizer step; the loss is the batch mean, so it is weighted by the batch size."""
+    def add(
+        self, loss: float, correct: int, seen: int, times: tuple[float, float], grad_norm: float | None, lr: float
+    ) -> None:
+        """Account one optimizer step (times: wall, CPU seconds); the loss is the batch mean, weighted by its size."""
         self.loss_sum += loss * seen
         self.correct += correct
         self.seen += seen
-        self.seconds += seconds
+        self.seconds += times[0]
+        self.cpu_seconds += times[1]
         self.steps += 1
         self.lr = lr
         if grad_norm is not None:
             self.grad_norm = grad_norm
 
     def points(self, step: int) -> list[MetricPoint]:
-        """train_loss, train_acc, lr and grad_norm (of the last step), step_time_ms and examples_per_s."""
+        """train_loss, train_acc, lr and grad_norm (of the last step), step_time_ms, step_cpu_ms and examples_per_s."""
         values = {
             "train_loss": self.loss_sum / self.seen,
             "train_acc": self.correct / self.seen,
             "lr": self.lr,
             "grad_norm": self.grad_norm,
             "step_time_ms": 1e3 * self.seconds / self.steps,
+            "step_cpu_ms": 1e3 * self.cpu_seconds / self.steps,
             "examples_per_s": self.seen / self.seconds if self.seconds > 0 else 0.0,
         }
         return [MetricPoint(name, step, float(value)) for name, value in values.items()]
@@ -53,8 +59,15 @@ class Window:
         return asdict(self)
 
 
+class Score(NamedTuple):
+    """Mean cross-entropy and accuracy of one evaluation."""
+
+    loss: float
+    acc: float
+
+
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Score:
     """Mean cross-entropy and accuracy in eval mode (running statistics), in fixed-size chunks."""
     was_training = model.training
     model.eval()
@@ -65,7 +78,7 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float,
         loss_sum += nn.functional.cross_entropy(logits, target, reduction="sum").item()
         correct += (logits.argmax(1) == target).sum().item()
     model.train(was_training)
-    return loss_sum / len(x), correct / len(x)
+    return Score(loss_sum / len(x), correct / len(x))
 
 
 @torch.no_grad()

@@ -9,7 +9,14 @@ import torch
 from contracts.spec import JobSpec
 from worker.engine import MetricPoint, Reporter
 
-WALL_CLOCK = {"step_time_ms", "examples_per_s"}  # measured time: the only metrics that differ between runs
+# Measured time (wall clock and CPU): the only metrics and summary fields that differ between runs.
+WALL_CLOCK = {"step_time_ms", "step_cpu_ms", "examples_per_s"}
+MEASURED_SUMMARY = {
+    "wall_time_s",
+    "cpu_time_s",
+    "train_step_ms",
+    "train_step_cpu_ms",
+}
 TINY = {
     "dataset": {"name": "spirals"},
     "model": {"hidden": [16, 16]},
@@ -62,6 +69,11 @@ class Collector(Reporter):
     def series(self, name: str) -> dict[int, float]:
         """One metric by step."""
         return {p.step: p.value for p in self.points if p.name == name}
+
+
+def unmeasured(summary: dict[str, Any]) -> dict[str, Any]:
+    """A summary without its measured times: what must repeat bit for bit."""
+    return {key: value for key, value in summary.items() if key not in MEASURED_SUMMARY}
 
 
 def assert_same_tensors(first: dict[str, torch.Tensor], second: dict[str, torch.Tensor]) -> None:

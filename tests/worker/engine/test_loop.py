@@ -11,7 +11,17 @@ from tests.worker.engine.conftest import Collector, assert_same_tensors, tiny_sp
 from worker.engine import train
 from worker.engine.optim import lr_factor
 
-METRICS = {"train_loss", "train_acc", "test_loss", "test_acc", "lr", "grad_norm", "step_time_ms", "examples_per_s"}
+METRICS = {
+    "train_loss",
+    "train_acc",
+    "test_loss",
+    "test_acc",
+    "lr",
+    "grad_norm",
+    "step_time_ms",
+    "step_cpu_ms",
+    "examples_per_s",
+}
 QUANTILE_KEYS = ("p15", "p50", "p85", "mean", "std")
 
 

@@ -1,0 +1,66 @@
+"""A run's evolving state, kept in one place so that a checkpoint is just this, serialized (and resumed exactly)."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from contracts.spec import JobSpec
+from worker.engine.batches import BatchOrder
+from worker.engine.data import Dataset
+from worker.engine.metrics import Window
+from worker.engine.summary import Summary
+from worker.engine.timing import StepTimes
+
+CHECKPOINT_FORMAT = 1
+
+
+@dataclass
+class Run:
+    """Everything that evolves during training, so that a checkpoint is just this, serialized."""
+
+    spec: JobSpec
+    data: Dataset
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    order: BatchOrder
+    summary: Summary
+    window: Window = field(default_factory=Window)
+    step_times: StepTimes = field(default_factory=StepTimes)
+    step: int = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        """A resumable snapshot: weights, optimizer, schedule, data order, RNG and metric accumulators."""
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "spec": self.spec.model_dump(mode="json"),
+            "step": self.step,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "order": self.order.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "window": self.window.state_dict(),
+            "step_times": self.step_times.state_dict(),
+            "summary": self.summary.to_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue exactly where state_dict left off (same spec required).
+
+        A checkpoint from before a field existed resumes with its default: the spec is compared once validated,
+        and the accumulators it lacks start at zero.
+        """
+        if state.get("format") != CHECKPOINT_FORMAT or JobSpec.model_validate(state["spec"]) != self.spec:
+            raise ValueError("the checkpoint belongs to another spec or format; start the run afresh")
+        self.step = state["step"]
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.order.load_state_dict(state["order"])
+        torch.set_rng_state(state["torch_rng"])
+        self.window = Window(**state["window"])
+        self.step_times = StepTimes(**state.get("step_times", {}))
+        self.summary = Summary(**state["summary"])
