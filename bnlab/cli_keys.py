@@ -4,11 +4,19 @@ Only `bnlab migrate` (and `bnlab serve`, which runs it) changes the schema; the 
 database that is not at the newest revision, saying to migrate first.
 """
 
-import argparse
 import sys
 import uuid
+from typing import Annotated
+
+import typer
 
 from contracts.settings import Settings
+
+PANEL = "Operators (on the database)"
+
+commands = typer.Typer()
+keys_commands = typer.Typer(help="API keys: create (shown once), list, revoke.")
+commands.add_typer(keys_commands, name="keys", rich_help_panel=PANEL)
 
 
 def migrated_store(settings: Settings):
@@ -38,7 +46,8 @@ def current_store(settings: Settings):
     return sessions_for(settings.resolved_database_url)
 
 
-def cmd_migrate(_: argparse.Namespace) -> None:
+@commands.command(rich_help_panel=PANEL)
+def migrate() -> None:
     """Bring the configured database to the newest schema."""
     settings = Settings()
     migrated_store(settings)
@@ -54,15 +63,22 @@ def create_key(factory, name: str, owner: str | None = None) -> str:
     return plaintext
 
 
-def cmd_keys_create(args: argparse.Namespace) -> None:
-    """Print a new key once; only its hash is kept."""
-    plaintext = create_key(current_store(Settings()), args.name, args.owner)
+@keys_commands.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="what the key is for, shown in listings", show_default=False)],
+    owner: Annotated[
+        str | None, typer.Option(help="give the key to an existing owner (default: a new owner)", show_default=False)
+    ] = None,
+) -> None:
+    """Create a key and print it once; only its hash is kept."""
+    plaintext = create_key(current_store(Settings()), name, owner)
     print(plaintext)
     print("store it now: it cannot be shown again", file=sys.stderr)
 
 
-def cmd_keys_list(_: argparse.Namespace) -> None:
-    """Every key with its owner and state; never the key itself."""
+@keys_commands.command("list")
+def keys_list() -> None:
+    """List every key with its owner and state; never the key itself."""
     from store import ApiKeyRepository, session_scope
 
     with session_scope(current_store(Settings())) as session:
@@ -73,29 +89,18 @@ def cmd_keys_list(_: argparse.Namespace) -> None:
             print(f"{key.id!s:<36}  {key.prefix:<12}  {key.name[:20]:<20}  {key.owner:<36}  {state}")
 
 
-def cmd_keys_revoke(args: argparse.Namespace) -> None:
-    """Stop accepting a key at once."""
+@keys_commands.command("revoke")
+def keys_revoke(
+    key: Annotated[str, typer.Argument(metavar="ID", help="the key's id, from `bnlab keys list`", show_default=False)],
+) -> None:
+    """Revoke a key: it stops being accepted at once."""
     from store import ApiKeyRepository, session_scope
 
     try:
-        key_id = uuid.UUID(args.id)
+        key_id = uuid.UUID(key)
     except ValueError:
-        sys.exit(f"error: {args.id!r} is not a key id; `bnlab keys list` shows them")
+        sys.exit(f"error: {key!r} is not a key id; `bnlab keys list` shows them")
     with session_scope(current_store(Settings())) as session:
         if ApiKeyRepository(session).revoke(key_id) is None:
             sys.exit(f"error: no key with id {key_id}")
     print(f"revoked {key_id}")
-
-
-def add_parsers(commands) -> None:
-    """`migrate` and `keys create|list|revoke`."""
-    commands.add_parser("migrate", help="bring the database to the newest schema").set_defaults(func=cmd_migrate)
-    keys = commands.add_parser("keys", help="API keys").add_subparsers(dest="keys_command", required=True)
-    create = keys.add_parser("create", help="create a key and print it once")
-    create.add_argument("--name", required=True, help="what the key is for, shown in listings")
-    create.add_argument("--owner", help="give the key to an existing owner (default: a new owner)")
-    create.set_defaults(func=cmd_keys_create)
-    keys.add_parser("list", help="list keys (never the keys themselves)").set_defaults(func=cmd_keys_list)
-    revoke = keys.add_parser("revoke", help="revoke a key")
-    revoke.add_argument("id", help="the key's id, from `bnlab keys list`")
-    revoke.set_defaults(func=cmd_keys_revoke)

@@ -1,16 +1,26 @@
 """`bnlab serve`, `bnlab api`, `bnlab worker`: the service's processes, from one command or one by one."""
 
-import argparse
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from bnlab.cli_keys import create_key, migrated_store
 from contracts.settings import Settings
 
 STOP_WAIT_S = 10
+PANEL = "Service"
+
+commands = typer.Typer()
+
+DataDir = Annotated[Path | None, typer.Option(help="overrides BNLAB_DATA_DIR", show_default=False)]
+Host = Annotated[str, typer.Option(help="interface the API listens on")]
+Port = Annotated[int, typer.Option(help="port the API listens on", min=1, max=65535)]
+Workers = Annotated[int, typer.Option(help="jobs trained at the same time", min=1)]
 
 
 def worker_command(concurrency: int) -> list[str]:
@@ -49,21 +59,25 @@ def apply_data_dir(data_dir: Path | None) -> Settings:
     return settings
 
 
-def cmd_serve(args: argparse.Namespace) -> None:
-    """Migrate, print a first key if there is none, start the workers, then serve the API."""
-    settings = apply_data_dir(args.data_dir)
+@commands.command(rich_help_panel=PANEL)
+def serve(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000, workers: Workers = 1) -> None:
+    """API and workers in one command, embedded by default (no servers needed).
+
+    Migrates, prints a first key if there is none, starts the workers, then serves the API.
+    """
+    settings = apply_data_dir(data_dir)
     key = first_key(settings)
     if key:
         print(f"first API key (shown once): {key}", flush=True)
     print(f"database {settings.display_database_url}\nbroker   {settings.display_broker_url}", flush=True)
-    workers = subprocess.Popen(worker_command(args.workers))
+    pool = subprocess.Popen(worker_command(workers))
     # uvicorn re-raises the SIGTERM it caught once it has shut down; exiting through SystemExit
     # instead of dying by the signal lets the `finally` below stop the workers (no orphans).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        run_api(args.host, args.port)
+        run_api(host, port)
     finally:
-        stop(workers)
+        stop(pool)
 
 
 def stop(workers: subprocess.Popen) -> None:
@@ -76,31 +90,16 @@ def stop(workers: subprocess.Popen) -> None:
         workers.wait()
 
 
-def cmd_api(args: argparse.Namespace) -> None:
-    """The API alone (run `bnlab migrate` first when deploying)."""
-    apply_data_dir(args.data_dir)
-    run_api(args.host, args.port)
+@commands.command(rich_help_panel=PANEL)
+def api(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000) -> None:
+    """The HTTP API alone (run `bnlab migrate` first when deploying)."""
+    apply_data_dir(data_dir)
+    run_api(host, port)
 
 
-def cmd_worker(args: argparse.Namespace) -> None:
-    """A worker alone: replaces this process with Celery's."""
-    apply_data_dir(args.data_dir)
-    command = worker_command(args.workers)
+@commands.command(rich_help_panel=PANEL)
+def worker(data_dir: DataDir = None, workers: Workers = 1) -> None:
+    """A Celery worker alone: this process becomes Celery's."""
+    apply_data_dir(data_dir)
+    command = worker_command(workers)
     os.execv(command[0], command)
-
-
-def add_parsers(commands) -> None:
-    """`serve`, `api` and `worker` with their options."""
-    for name, func, text in (
-        ("serve", cmd_serve, "API and workers in one command, embedded by default (no servers needed)"),
-        ("api", cmd_api, "the HTTP API alone"),
-        ("worker", cmd_worker, "a Celery worker alone"),
-    ):
-        parser = commands.add_parser(name, help=text)
-        parser.add_argument("--data-dir", type=Path, help="overrides BNLAB_DATA_DIR")
-        if name != "worker":
-            parser.add_argument("--host", default="127.0.0.1")
-            parser.add_argument("--port", type=int, default=8000)
-        if name != "api":
-            parser.add_argument("--workers", type=int, default=1, help="jobs trained at the same time")
-        parser.set_defaults(func=func)

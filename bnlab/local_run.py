@@ -3,27 +3,25 @@
 import csv
 import json
 import signal
-import sys
 from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm import tqdm
 
+from bnlab.display import StepProgress
+from bnlab.run_folder import CHECKPOINT, METRICS_CSV, METRICS_JSON, PARTIAL_CHECKPOINT, SPEC, SUMMARY
 from contracts.spec import JobSpec
 from worker.engine import MetricPoint, Reporter, Summary, train
-
-CHECKPOINT = "checkpoint.pt"
 
 
 class FolderReporter(Reporter):
     """Appends points to metrics.csv, keeps them for metrics.json, checkpoints to the folder; Ctrl-C stops."""
 
     def __init__(self, out: Path, total: int, resume_step: int = 0) -> None:
-        self.out, self.points, self.stop_requested = out, _read_points(out / "metrics.csv", resume_step), False
-        _write_csv(out / "metrics.csv", self.points)
-        # delay=True: the bar appears with the first step, not before data that may fail to load
-        self.bar = tqdm(total=total, initial=resume_step, unit="step", file=sys.stderr, dynamic_ncols=True, delay=True)
+        self.out, self.points, self.stop_requested = out, _read_points(out / METRICS_CSV, resume_step), False
+        _write_csv(out / METRICS_CSV, self.points)
+        # the bar appears with the first step, not before data that may fail to load
+        self.bar = StepProgress("train", total, resume_step)
         signal.signal(signal.SIGINT, self._request_stop)
 
     def _request_stop(self, *_: Any) -> None:
@@ -31,32 +29,33 @@ class FolderReporter(Reporter):
         self.stop_requested = True
 
     def log(self, points: list[MetricPoint]) -> None:
+        """An evaluation's points: appended to metrics.csv at once (a crash keeps them), the newest shown by the bar."""
         self.points += points
-        with (self.out / "metrics.csv").open("a", newline="") as file:
+        with (self.out / METRICS_CSV).open("a", newline="") as file:
             csv.writer(file).writerows((p.step, p.name, repr(p.value)) for p in points)
-        shown = {p.name: p.value for p in points if p.name in ("train_loss", "test_acc")}
-        self.bar.set_postfix({name: f"{value:.4f}" for name, value in shown.items()})
+        self.bar.update(metrics={p.name: p.value for p in points})
 
     def progress(self, step: int, total: int) -> None:
-        self.bar.update(step - self.bar.n)
+        """Each step moves the bar."""
+        self.bar.update(done=step)
 
     def should_stop(self) -> bool:
+        """The engine asks after every step, so Ctrl-C ends the run at the next one."""
         return self.stop_requested
 
     def save_checkpoint(self, step: int, state: dict[str, Any]) -> None:
         """Written to a temporary file first, so a crash never leaves a half checkpoint behind."""
-        partial = self.out / f"{CHECKPOINT}.partial"
+        partial = self.out / PARTIAL_CHECKPOINT
         torch.save(state, partial)
         partial.replace(self.out / CHECKPOINT)
 
     def finish(self, summary: Summary) -> None:
         """metrics.json (series by name) and summary.json next to metrics.csv."""
-        self.bar.close()
         series: dict[str, list[list[float]]] = {}
         for point in self.points:
             series.setdefault(point.name, []).append([point.step, point.value])
-        (self.out / "metrics.json").write_text(json.dumps(series))
-        (self.out / "summary.json").write_text(json.dumps(summary.to_dict(), indent=2))
+        (self.out / METRICS_JSON).write_text(json.dumps(series))
+        (self.out / SUMMARY).write_text(json.dumps(summary.to_dict(), indent=2))
 
 
 def _read_points(path: Path, up_to_step: int) -> list[MetricPoint]:
@@ -79,9 +78,12 @@ def _write_csv(path: Path, points: list[MetricPoint]) -> None:
 def run_locally(spec: JobSpec, out: Path, data_dir: Path, resume: bool) -> Summary:
     """Train `spec`, resuming from out/checkpoint.pt when asked and present."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "spec.json").write_text(spec.model_dump_json(indent=2))
+    (out / SPEC).write_text(spec.model_dump_json(indent=2))
     state = torch.load(out / CHECKPOINT, weights_only=True) if resume and (out / CHECKPOINT).exists() else None
     reporter = FolderReporter(out, spec.training.steps, state["step"] if state else 0)
-    summary = train(spec, reporter, data_dir, resume=state)
+    try:
+        summary = train(spec, reporter, data_dir, resume=state)
+    finally:
+        reporter.bar.close()
     reporter.finish(summary)
     return summary
