@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from bnlab import run_folder
 from bnlab.inputs import SpecFile, load_spec
 from contracts.settings import Settings
 from contracts.spec import CANONICAL_EXAMPLE
@@ -25,10 +26,14 @@ def train(
         Path | None, typer.Option(help="output folder (default bnlab-runs/<spec name>)", show_default=False)
     ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue from OUT/checkpoint.pt if present")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="start afresh in OUT, replacing the finished run there")
+    ] = False,
 ) -> None:
     """Train a spec locally: a progress bar, the metrics in OUT, the summary as JSON on stdout."""
     spec = load_spec(spec_file)
     out = out or Path("bnlab-runs") / (spec.name or spec_file.stem)
+    run_folder.prepare(out, resume, force)
     from bnlab.local_run import run_locally  # torch loads only once the spec is known to be valid
 
     try:
