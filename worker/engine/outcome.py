@@ -1,4 +1,4 @@
-"""What a run measures once, after its last step: eval-mode accuracy on the training part, whether it learned."""
+"""What a run measures once, after its last step: eval-mode training accuracy, whether it learned, inference cost."""
 
 import math
 
@@ -6,6 +6,7 @@ from torch import nn
 
 from contracts.spec import TrainingSpec
 from worker.engine.data import Dataset
+from worker.engine.inference import measure_inference
 from worker.engine.metrics import evaluate
 from worker.engine.summary import Summary
 
@@ -20,6 +21,9 @@ def conclude(summary: Summary, model: nn.Module, data: Dataset, training: Traini
     summary.final_train_acc = train.acc
     summary.final_train_loss = train.loss if math.isfinite(train.loss) else None  # the summary is stored as JSON
     summary.failed_to_learn = failed_to_learn(summary.final_acc, data.num_classes)
+    if training.measure_inference:
+        cost = measure_inference(model, data.first("test", training.eval_size)[0])
+        summary.inference_us_per_example, summary.folded_inference_us_per_example, summary.fold_max_abs_diff = cost
 
 
 def failed_to_learn(accuracy: float | None, num_classes: int) -> bool:

@@ -30,6 +30,9 @@ class Summary:
     cpu_time_s: float = 0.0
     train_step_ms: float | None = None
     train_step_cpu_ms: float | None = None
+    inference_us_per_example: float | None = None
+    folded_inference_us_per_example: float | None = None
+    fold_max_abs_diff: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -16,6 +16,8 @@ MEASURED_SUMMARY = {
     "cpu_time_s",
     "train_step_ms",
     "train_step_cpu_ms",
+    "inference_us_per_example",
+    "folded_inference_us_per_example",
 }
 TINY = {
     "dataset": {"name": "spirals"},
