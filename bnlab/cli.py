@@ -1,6 +1,6 @@
 """The `bnlab` command (Typer): every subcommand reads the same settings (BNLAB_* variables).
 
-A mistake of the user's (a wrong option, a bad spec, data that cannot be loaded) ends the command with
+A mistake of the user's (a wrong option, a bad spec, an API that refuses or cannot be reached) ends the command with
 one `error: ...` line on stderr and a non-zero status, never a traceback; a traceback means a bug.
 """
 
@@ -8,7 +8,8 @@ import sys
 
 import typer
 
-from bnlab import cli_keys, cli_service, cli_train
+from bnlab import cli_client, cli_keys, cli_service, cli_train
+from bnlab.client_errors import ClientError
 
 # Typer raises Click's usage errors, whose class it does not export: BadParameter's base is UsageError in every
 # Typer, those that import Click and those that vendor it.
@@ -20,7 +21,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for commands in (cli_service.commands, cli_keys.commands, cli_train.commands):
+for commands in (cli_service.commands, cli_keys.commands, cli_train.commands, cli_client.commands):
     app.add_typer(commands)
 
 
@@ -32,3 +33,5 @@ def main(argv: list[str] | None = None) -> None:
         command = error.ctx.command_path if error.ctx else "bnlab"
         print(f"error: {error.format_message()} (`{command} --help` shows the usage)", file=sys.stderr)
         sys.exit(error.exit_code)
+    except ClientError as error:
+        sys.exit(f"error: {error}")

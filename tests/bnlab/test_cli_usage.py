@@ -4,7 +4,7 @@ import pytest
 
 from tests.bnlab.conftest import bnlab
 
-COMMANDS = ["serve", "api", "worker", "migrate", "keys", "train", "spec"]
+COMMANDS = ["serve", "api", "worker", "migrate", "keys", "train", "spec", "submit", "watch", "compare", "jobs"]
 
 
 @pytest.mark.parametrize(
@@ -15,6 +15,7 @@ COMMANDS = ["serve", "api", "worker", "migrate", "keys", "train", "spec"]
         (["train"], "Missing argument 'SPEC'. (`bnlab train --help`"),
         (["keys", "create"], "Missing option '--name'. (`bnlab keys create --help`"),
         (["serve", "--workers", "0"], "Invalid value for '--workers'"),
+        (["jobs", "--limit", "many"], "Invalid value for '--limit'"),
     ],
 )
 def test_a_usage_mistake_is_one_line(env, args, says):
