@@ -1,4 +1,4 @@
-"""What an evaluation logs (window averages, test and validation scores, activation quantiles) and records."""
+"""What an evaluation logs (window averages, test and validation scores, activation quantiles, ICS) and records."""
 
 import math
 
@@ -10,7 +10,7 @@ PROBE_SIZE = 256
 
 
 def evaluation_points(run: Run) -> list[MetricPoint]:
-    """Training averages since the last evaluation, test (and validation) scores, activation quantiles;
+    """Training averages since the last evaluation, test (and validation) scores, activation quantiles, ICS;
     none if any is not finite."""
     spec, step = run.spec.training, run.step
     test = evaluate(run.model, *run.data.first("test", spec.eval_size))
@@ -20,6 +20,7 @@ def evaluation_points(run: Run) -> list[MetricPoint]:
         points += score_points("val", val, step)
     if spec.track_activations:
         points += activation_points(run.model, run.data.test_x[:PROBE_SIZE], step)
+    points, run.ics_points = points + run.ics_points, []
     if not all(math.isfinite(point.value) for point in points):
         # A finite loss can still give an infinite gradient or overflow the weights: this step diverged.
         run.summary.diverged, run.summary.diverged_at_step, run.summary.stop_reason = True, step, "diverged"

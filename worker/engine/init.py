@@ -6,14 +6,14 @@ from torch import nn
 from contracts.spec import InitSpec
 
 LEAKY_RELU_SLOPE = 0.01  # the models' LeakyReLU slope; kaiming's gain is computed for it
-_WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d)
+WEIGHTED_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d)  # the layers initialize() and the ICS measure see
 
 
 def initialize(model: nn.Module, init: InitSpec, activation: str) -> None:
     """Re-initialize each Linear/Conv layer in module order, so the result depends only on torch's RNG state."""
     with torch.no_grad():
         for module in model.modules():
-            if isinstance(module, _WEIGHTED):
+            if isinstance(module, WEIGHTED_LAYERS):
                 _init_layer(module, init, activation)
 
 

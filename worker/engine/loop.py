@@ -10,6 +10,7 @@ from contracts.spec import JobSpec, TrainingSpec
 from worker.engine.batches import BatchOrder
 from worker.engine.data import load_dataset
 from worker.engine.evaluation import evaluation_points
+from worker.engine.ics import Probe, weight_layers
 from worker.engine.models import build_model
 from worker.engine.optim import build_optimizer, build_scheduler
 from worker.engine.outcome import conclude
@@ -46,7 +47,9 @@ def start_run(spec: JobSpec, data_dir: Path) -> Run:
     scheduler = build_scheduler(optimizer, spec.schedule, spec.optimizer.lr, spec.training.steps)
     order = BatchOrder(len(data.train_x), spec.training.batch_size, spec.training.seed)
     params = sum(p.numel() for p in model.parameters())
-    return Run(spec, data, model, optimizer, scheduler, order, Summary(params=params))
+    run = Run(spec, data, model, optimizer, scheduler, order, Summary(params=params))
+    run.ics_layers = weight_layers(model) if spec.training.track_ics else []
+    return run
 
 
 def loop(run: Run, reporter: Reporter) -> None:
@@ -87,6 +90,7 @@ def train_step(run: Run) -> bool:
     watch = Stopwatch()
     index = run.order.next()
     x, y = run.data.train_x[index], run.data.train_y[index]
+    probe = Probe(run.model, run.ics_layers) if run.ics_layers and is_logged(run.spec.training, run.step + 1) else None
     logits = run.model(x)
     loss = nn.functional.cross_entropy(logits, y)
     loss_value = loss.item()
@@ -96,6 +100,8 @@ def train_step(run: Run) -> bool:
         return False
     run.optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    if probe is not None:
+        probe.record()
     grad_norm = clip_and_measure(run)
     lr = run.optimizer.param_groups[0]["lr"]
     run.optimizer.step()
@@ -105,6 +111,8 @@ def train_step(run: Run) -> bool:
     times = watch.elapsed()
     run.window.add(loss_value, correct, len(y), times, grad_norm, lr)
     run.step_times.add(*times)
+    if probe is not None:
+        run.ics_points = probe.points(x, y, run.step)
     return True
 
 

@@ -9,7 +9,9 @@ from torch import nn
 from contracts.spec import JobSpec
 from worker.engine.batches import BatchOrder
 from worker.engine.data import Dataset
+from worker.engine.ics import Layer
 from worker.engine.metrics import Window
+from worker.engine.reporter import MetricPoint
 from worker.engine.summary import Summary
 from worker.engine.timing import StepTimes
 
@@ -30,6 +32,8 @@ class Run:
     window: Window = field(default_factory=Window)
     step_times: StepTimes = field(default_factory=StepTimes)
     step: int = 0
+    ics_layers: list[Layer] = field(default_factory=list)  # empty unless training.track_ics
+    ics_points: list[MetricPoint] = field(default_factory=list)  # measured by a step, logged by its evaluation
 
     def state_dict(self) -> dict[str, Any]:
         """A resumable snapshot: weights, optimizer, schedule, data order, RNG and metric accumulators."""

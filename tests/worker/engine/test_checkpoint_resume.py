@@ -97,3 +97,17 @@ def test_every_kind_of_checkpoint_loads_weights_only_and_resumes(data_dir, secti
     resumed = Collector()
     train(spec, resumed, data_dir, resume=halted.checkpoint(HALF))  # Collector.checkpoint loads weights_only
     assert halted.deterministic() + resumed.deterministic() == straight.deterministic()
+
+
+def test_a_run_with_validation_ics_and_inference_resumes_bit_identical(data_dir):
+    """The new measurements keep resumes exact: validation and ICS points, the best-val bookkeeping, final_train_*."""
+    training = {"validation_split": 0.2, "track_ics": True, "measure_inference": True, "eval_every": 3}
+    spec = tiny_spec(model={"dropout": 0.2}, training={"steps": STEPS, "checkpoint_every": HALF, **training})
+    straight, halted, resumed = Collector(), Collector(stop_after=HALF), Collector()
+    expected = train(spec, straight, data_dir)
+    train(spec, halted, data_dir)
+    summary = train(spec, resumed, data_dir, resume=halted.checkpoint(HALF))
+    assert halted.deterministic() + resumed.deterministic() == straight.deterministic()
+    assert {"val_acc", "ics/h1/l2"} <= {name for _, name, _ in resumed.deterministic()}
+    assert unmeasured(summary.to_dict()) == unmeasured(expected.to_dict())
+    assert summary.best_val_step is not None and summary.final_train_acc is not None
