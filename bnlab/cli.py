@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from bnlab import cli_client, cli_keys, cli_service, cli_train
+from bnlab import cli_client, cli_keys, cli_service, cli_study, cli_train
 from bnlab.client_errors import ClientError
 
 # Typer raises Click's usage errors, whose class it does not export: BadParameter's base is UsageError in every
@@ -23,6 +23,7 @@ app = typer.Typer(
 )
 for commands in (cli_service.commands, cli_keys.commands, cli_train.commands, cli_client.commands):
     app.add_typer(commands)
+app.add_typer(cli_study.commands, name="study", rich_help_panel=cli_client.PANEL)
 
 
 def main(argv: list[str] | None = None) -> None:

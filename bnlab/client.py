@@ -38,6 +38,10 @@ class ApiClient:
         """The JSON a route answers to `body`."""
         return self._json(self._send("POST", path, json=body), path)
 
+    def download(self, path: str) -> bytes:
+        """The bytes of a file the API serves (a report, a plot)."""
+        return self._send("GET", path).content
+
     def events(self, path: str, last_event_id: str | None) -> Iterator[Event]:
         """The server-sent events of a stream, from after `last_event_id` when given, until the server ends it."""
         headers = {} if last_event_id is None else {"Last-Event-ID": last_event_id}

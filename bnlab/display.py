@@ -46,11 +46,13 @@ def timestamp(value: str | None) -> str:
     return (value or "")[:19].replace("T", " ")
 
 
-def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> RenderableType:
-    """A table of plain values under a title line of its own (never squeezed to the table's width); no cell wraps."""
+def table(
+    title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]], wrap: bool = False
+) -> RenderableType:
+    """A table of plain values under a title line of its own; cells wrap only when asked (prose), not ids, numbers."""
     drawn = Table()
     for column in columns:
-        drawn.add_column(column, no_wrap=True)
+        drawn.add_column(column, no_wrap=not wrap)
     for row in rows:
         drawn.add_row(*map(cell, row))
     return drawn if title is None else Group(Text(title, style="bold"), drawn)

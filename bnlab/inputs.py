@@ -1,8 +1,9 @@
-"""Files a user hands to a command (job specs): read and checked, each problem one line to act on."""
+"""Files a user hands to a command (job specs, study files): read and checked, each problem one line to act on."""
 
+import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -37,3 +38,14 @@ def load_spec(path: Path, name: str | None = None) -> JobSpec:
     except ValidationError as error:
         lines = [f"  {'.'.join(map(str, e['loc'])) or 'spec'}: {e['msg']}" for e in error.errors()]
         sys.exit(f"error: {path} is not a valid job spec:\n" + "\n".join(lines))
+
+
+def load_object(path: Path, kind: str) -> dict[str, Any]:
+    """A JSON object from the file (the API checks its fields)."""
+    try:
+        value = json.loads(read_text(path, kind))
+    except json.JSONDecodeError as error:
+        sys.exit(f"error: the {kind} file {path} is not JSON: {error}")
+    if not isinstance(value, dict):
+        sys.exit(f"error: the {kind} file {path} must hold a JSON object")
+    return value

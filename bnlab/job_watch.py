@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from bnlab.client import ApiClient
 
 FINISHED = ("succeeded", "failed", "cancelled")
+STATUSES = ("queued", "running", *FINISHED)  # a job's (and a study's) statuses, in the order they come
 RECONNECT_WAIT_S = 1.0
 RECONNECTS = 30  # attempts in a row that bring no event before giving up
 

@@ -4,7 +4,7 @@ import pytest
 
 from tests.bnlab.conftest import bnlab
 
-COMMANDS = ["serve", "api", "worker", "migrate", "keys", "train", "spec", "submit", "watch", "compare", "jobs"]
+COMMANDS = ["serve", "api", "worker", "migrate", "keys", "train", "spec", "submit", "watch", "compare", "jobs", "study"]
 
 
 @pytest.mark.parametrize(
