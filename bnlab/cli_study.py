@@ -51,9 +51,7 @@ def study_body(file: Path | None, preset: str | None, scale: float | None, name:
         sys.exit("error: pass either a study FILE or --preset NAME")
     if file is not None and scale is not None:
         sys.exit("error: --scale sizes a --preset; a study FILE sets its own steps and seeds")
-    body = (
-        load_object(file, "study") if file is not None else {"preset": preset, "scale": 1.0 if scale is None else scale}
-    )
+    body = {"preset": preset, "scale": 1.0 if scale is None else scale} if file is None else load_object(file, "study")
     return body if name is None else {**body, "name": name}
 
 
@@ -71,7 +69,7 @@ def watch(study_id: StudyId, url: Url = DEFAULT_URL, key: Key = None) -> None:
     print(f"study {study['id']} {study['status']}; its report: {api.url}/v1/studies/{study['id']}/report.html")
     print(f"download it with its plots and data: bnlab study report {study['id']} --out DIR")
     if study["status"] != "succeeded":
-        raise typer.Exit(1)
+        sys.exit(f"error: study {study['id']} {study['status']} ({counted(study['counts'])})")
 
 
 def cells_table(study: dict[str, Any]) -> RenderableType:
@@ -90,6 +88,11 @@ def cell_values(values: dict[str, Any]) -> str:
 def counts(by_status: dict[str, int]) -> list[int]:
     """Jobs per status, in the order of STATUSES (0 for a status none is in)."""
     return [by_status.get(status, 0) for status in STATUSES]
+
+
+def counted(by_status: dict[str, int]) -> str:
+    """Jobs by status in words: `10 succeeded, 2 failed`."""
+    return ", ".join(f"{number} {status}" for status, number in zip(STATUSES, counts(by_status), strict=True) if number)
 
 
 @commands.command()
@@ -120,8 +123,7 @@ def report(
 
 
 def plot_files(plot: dict[str, Any]) -> dict[str, str]:
-    """A listed plot's file names and API paths; a name that is not a plain file name, or a path off the API, is
-    refused (the report must not write outside OUT, nor send the key to another server)."""
+    """A listed plot's file names and API paths, refused if a name would write outside OUT or a path leave the API."""
     name = str(plot["name"])
     if Path(name).name != name or name in ("", ".", ".."):
         sys.exit(f"error: the report lists a plot named {name!r}, which is not a plain file name")

@@ -171,6 +171,7 @@ def test_watch_polls_until_the_study_finishes(client_env):
 def test_watch_of_a_failed_study_exits_1(client_env):
     result = bnlab("study", "watch", FAILED_ID, env=client_env)
     assert result.returncode == 1 and f"study {FAILED_ID} failed" in result.stdout
+    assert result.stderr.endswith(f"error: study {FAILED_ID} failed (10 succeeded, 2 failed)\n")
 
 
 def test_report_downloads_every_file_and_shows_the_claims(tmp_path, client_env):
