@@ -11,8 +11,8 @@ import pytest
 
 from contracts.spec import CANONICAL_EXAMPLE
 from tests.bnlab.conftest import BNLAB, bnlab
+from tests.worker.engine.conftest import WALL_CLOCK, unmeasured
 
-WALL_CLOCK = {"step_time_ms", "examples_per_s"}
 SMALL = {
     "dataset": {"name": "spirals"},
     "model": {"hidden": [8]},
@@ -40,10 +40,6 @@ def read_csv(path: Path) -> list[tuple[int, str, str]]:
 def deterministic(rows: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
     """The rows that must repeat bit for bit: all but measured time."""
     return [row for row in rows if row[1] not in WALL_CLOCK]
-
-
-def without_wall_time(summary: dict) -> dict:
-    return {key: value for key, value in summary.items() if key != "wall_time_s"}
 
 
 def test_spec_example_prints_the_canonical_spec(env):
@@ -102,7 +98,7 @@ def test_resume_after_ctrl_c_matches_an_uninterrupted_run(tmp_path, env):
     rows = read_csv(out / "metrics.csv")
     assert len({(step, name) for step, name, _ in rows}) == len(rows)
     assert deterministic(rows) == deterministic(read_csv(tmp_path / "straight" / "metrics.csv"))
-    assert without_wall_time(json.loads(resumed.stdout)) == without_wall_time(json.loads(straight.stdout))
+    assert unmeasured(json.loads(resumed.stdout)) == unmeasured(json.loads(straight.stdout))
 
 
 def test_resume_of_a_finished_run_changes_nothing(tmp_path, env):
@@ -111,4 +107,4 @@ def test_resume_of_a_finished_run_changes_nothing(tmp_path, env):
     rows = read_csv(out / "metrics.csv")
     again = bnlab("train", spec, "--out", out, "--resume", env=env, check=True)
     assert read_csv(out / "metrics.csv") == rows
-    assert without_wall_time(json.loads(again.stdout)) == without_wall_time(json.loads(first.stdout))
+    assert unmeasured(json.loads(again.stdout)) == unmeasured(json.loads(first.stdout))

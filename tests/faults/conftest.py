@@ -12,8 +12,9 @@ from sqlalchemy import select
 
 from contracts.settings import Settings
 from store import FINISHED, Job, MetricRepository, SessionFactory, session_scope, sessions_for
+from tests.worker.engine.conftest import WALL_CLOCK
 
-METRICS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "grad_norm", "step_time_ms", "examples_per_s")
+METRICS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "grad_norm", *sorted(WALL_CLOCK))
 T = TypeVar("T")
 
 

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 from dispatch.broker import enqueue
 from store import FINISHED, Checkpoint, CheckpointRepository, Job, MetricRepository, session_scope, states
 from tests.worker.conftest import SMALL, Backend, WorkerProcess, running_worker, small
+from tests.worker.engine.conftest import WALL_CLOCK
 
 pytestmark = pytest.mark.slow
 
-METRICS = {"train_loss", "train_acc", "test_loss", "test_acc", "lr", "grad_norm", "step_time_ms", "examples_per_s"}
+METRICS = {"train_loss", "train_acc", "test_loss", "test_acc", "lr", "grad_norm", *WALL_CLOCK}
 DIVERGING = {
     "dataset": {"name": "spirals"},
     "model": {"hidden": [16], "norm": "none", "init": {"scheme": "normal", "std": 100.0}},
