@@ -40,7 +40,8 @@ class JobOut(BaseModel):
     spec: dict[str, Any] = Field(description="the submitted job spec with every default filled in")
     progress: float = Field(ge=0, le=1, description="fraction of the training steps done")
     summary: dict[str, Any] | None = Field(
-        description="final_test_acc, best_test_acc, steps_to_target, wall_time_s, diverged, params; null until it ends"
+        description="how it ended: final/best test and validation accuracy, final train accuracy (eval mode), "
+        "steps_to_target, wall and CPU time, diverged, failed_to_learn, params (docs/engine.md); null until it ends"
     )
     error: str | None = Field(description="why the job failed; null unless it failed")
     attempts: int = Field(description="how many times a worker started it (more than 1 after a worker was lost)")
