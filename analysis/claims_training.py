@@ -79,6 +79,9 @@ def _steps_comparison(info: SectionInfo, arms: dict[str, CellResult | None]) -> 
     verdict = judge(change["ci_low"], change["ci_high"], change["estimate"], -1, minimum)
     if bn[1] == len(bn[0]) and none[1] == len(none[0]):
         verdict, found["note"] = INCONCLUSIVE, "neither arm reached the target in any run"
+    first = info.base.get("training", {}).get("eval_every")
+    if set(bn[0]) | set(none[0]) == {first}:
+        verdict, found["note"] = INCONCLUSIVE, "every run reached the target at the first evaluation: too early to tell"
     return {**found, "difference": change, "minimum": minimum, "verdict": verdict}
 
 

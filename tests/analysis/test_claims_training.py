@@ -5,12 +5,13 @@ import math
 import pytest
 
 from analysis.claims_training import faster, higher_lr, initialization
+from contracts.presets import claims_sections
 from tests.analysis.factory import claims_study, healthy, norm, run, shaped
 
 BEST = {"none": 0.1, "batchnorm": 1.0}
 
 
-def lr_study(steps: dict[str, list[float | None]], stable_up_to: dict[str, float], accuracy: float = 0.95):
+def lr_study(steps: dict[str, list[float | None]], stable_up_to: dict[str, float], accuracy: float = 0.99):
     """Both learning-rate sections: each norm peaks at BEST and diverges above stable_up_to."""
 
     def shape(values, seed):
@@ -45,8 +46,20 @@ def test_faster_is_judged_at_each_arms_best_learning_rate(steps, verdict):
     section = claim["evidence"]["sections"][0]
     assert (section["best_lr"]["none"]["lr"], section["best_lr"]["batchnorm"]["lr"]) == (0.1, 1.0)
     assert section["shared_lr"]["batchnorm"]["lr"] == 0.1
-    assert section["best_lr"]["batchnorm"]["test_acc_at_best_val"]["mean"] == pytest.approx(0.93)
+    assert section["best_lr"]["batchnorm"]["test_acc_at_best_val"]["mean"] == pytest.approx(0.99 - 0.02)
     assert {"not_supported": "goes against", "inconclusive": "not strong enough"}.get(verdict, "") in claim["summary"]
+
+
+def test_faster_is_inconclusive_when_every_run_reached_the_target_at_the_first_evaluation():
+    first = {section.name: section.base["training"]["eval_every"] for section in claims_sections(1.0)}
+
+    def make(section, values, seed):
+        found = healthy(section, values, seed)
+        return run(seed, **{**found.summary, "steps_to_target": first[section]})
+
+    claim = faster(claims_study(make))
+    assert claim["verdict"] == "inconclusive"
+    assert all("first evaluation" in found["best_lr"]["note"] for found in claim["evidence"]["sections"])
 
 
 def test_a_run_that_never_reaches_the_target_counts_as_its_length_plus_one():
@@ -78,7 +91,7 @@ def test_higher_lr_is_inconclusive_when_one_dataset_reaches_the_target_at_no_rat
     def shape(values, seed):
         if values["optimizer.lr"] > (1.0 if norm(values) == "batchnorm" else 0.1):
             return run(seed, diverged=True, steps_done=40)
-        return run(seed, final_val_acc=0.6)  # above mnist1d's 0.5, below digits' 0.9
+        return run(seed, final_val_acc=0.6)  # above mnist1d's 0.5, below digits' 0.95
 
     claim = higher_lr(claims_study(lambda s, v, seed: shape(v, seed) if "learning" in s else healthy(s, v, seed)))
     assert [found["verdict"] for found in claim["evidence"]["sections"]] == ["supported", "inconclusive"]
