@@ -117,8 +117,9 @@ def report(
         (out / name).write_bytes(data)
     claims = content.get("claims") or []
     if claims:
-        rows = ([claim["id"], claim["verdict"], claim["rule"], claim["evidence"]] for claim in claims)
-        console().print(table("claims", ["claim", "verdict", "rule", "evidence"], rows, wrap=True))
+        rows = ([claim["id"], claim["verdict"], claim.get("summary", "")] for claim in claims)
+        title = "claims (their rules and evidence: report.html)"
+        console().print(table(title, ["claim", "verdict", "finding"], rows, wrap=True))
     print("\n".join(str(out / name) for name in files))
 
 

@@ -22,8 +22,20 @@ FAILED_ID = "6a3c1d7e-0000-4000-8000-000000000002"
 EVIL_ID = "6a3c1d7e-0000-4000-8000-000000000003"
 PNG, SVG, CSV, HTML = b"\x89PNG fake", b"<svg>fake</svg>", b"section,seed\ngrid,0\n", b"<html>report</html>"
 CLAIMS = [
-    {"id": "bn-faster", "verdict": "supported", "rule": "steps to target lower with BN", "evidence": "3/3 seeds"},
-    {"id": "bn-higher-lr", "verdict": "inconclusive", "rule": "trains at lr 1.0", "evidence": {"diverged": 1}},
+    {
+        "id": "faster",
+        "verdict": "supported",
+        "rule": "steps to target lower with BN",
+        "evidence": {"steps": [100, 400]},
+        "summary": "BN 100 vs none 400 steps.",
+    },
+    {
+        "id": "higher_lr",
+        "verdict": "inconclusive",
+        "rule": "trains at lr 1.0",
+        "evidence": {"diverged": 1},
+        "summary": "The evidence is not strong enough either way.",
+    },
 ]
 # The statuses a study goes through, one per poll: `bnlab study watch` must keep polling until a finished one.
 PROGRESSION = [
@@ -182,7 +194,9 @@ def test_report_downloads_every_file_and_shows_the_claims(tmp_path, client_env):
     assert (out / "jobs.csv").read_bytes() == CSV and (out / "report.html").read_bytes() == HTML
     for name in ("curves_test_acc", "lr"):
         assert (out / f"{name}.png").read_bytes() == PNG and (out / f"{name}.svg").read_bytes() == SVG
-    assert re.search(r"bn-faster\s.*\ssupported\s", result.stdout) and "inconclusive" in result.stdout
+    assert re.search(r"faster\s.*\ssupported\s.*BN 100 vs none 400 steps", result.stdout)
+    assert "inconclusive" in result.stdout and "not strong enough" in result.stdout
+    assert "diverged" not in result.stdout  # the evidence is in report.json, not on the terminal
     printed = {line for line in result.stdout.splitlines() if line.startswith(str(out))}
     assert printed == {str(path) for path in out.iterdir()} and len(printed) == 7
 
