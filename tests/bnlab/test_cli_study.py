@@ -7,8 +7,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi import Request, Response
 
+from tests.api.servers import serving_in_thread
 from tests.bnlab.conftest import bnlab
-from tests.bnlab.fake_api import KEY, api_error, fake_app, serving_app
+from tests.bnlab.fake_api import KEY, api_error, fake_app
 
 GRID = {
     "name": "bn-grid",
@@ -121,7 +122,7 @@ def fake() -> Iterator[tuple[str, list]]:
         """An SVG plot, at another path: the client must use the path the report gives."""
         return Response(SVG, media_type="image/svg+xml")
 
-    with serving_app(app) as url:
+    with serving_in_thread(app) as url:
         yield url, received
 
 

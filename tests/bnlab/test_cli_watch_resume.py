@@ -5,8 +5,9 @@ import json
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 
+from tests.api.servers import serving_in_thread
 from tests.bnlab.conftest import bnlab
-from tests.bnlab.fake_api import KEY, fake_app, serving_app
+from tests.bnlab.fake_api import KEY, fake_app
 
 JOB_ID = "0b5e7c1a-0000-4000-8000-000000000001"
 SPEC = {"name": "resumed", "training": {"steps": 100}}
@@ -42,7 +43,7 @@ def test_a_dropped_stream_is_resumed_after_the_last_event_id(env):
         chunks = first_connection() if len(asked) == 1 else second_connection()
         return StreamingResponse(iter(chunks), media_type="text/event-stream")
 
-    with serving_app(app) as url:
+    with serving_in_thread(app) as url:
         result = bnlab("watch", JOB_ID, env={**env, "BNLAB_URL": url, "BNLAB_API_KEY": KEY})
     assert result.returncode == 0, result.stderr
     assert asked == [None, "50"]
