@@ -18,13 +18,14 @@ from analysis.results import StudyResult
 from api.deps import Owner, Sessions
 from api.errors import ApiError
 from api.plot_cache import PlotCache, fingerprint
-from api.routes.responses import AUTHENTICATED
+from api.routes.responses import AUTHENTICATED, as_json
 from api.routes.studies import ONE_STUDY, StudyId, owned_study
 from api.study_results import study_result
 from api.study_schemas import StudyReport
 from store import read_scope
 
-router = APIRouter(prefix="/v1/studies", tags=["studies"], responses={**AUTHENTICATED, **ONE_STUDY})
+# Pinned to JSON: the page, the CSV and the plots answer errors in the one JSON shape, not in their own media type.
+router = APIRouter(prefix="/v1/studies", tags=["studies"], responses=as_json({**AUTHENTICATED, **ONE_STUDY}))
 MEDIA = {"png": "image/png", "svg": "image/svg+xml"}
 PlotName = Annotated[str, Path(max_length=200, description="a plot name from the report's `plots`")]
 
@@ -83,7 +84,7 @@ def get_jobs_csv(study_id: StudyId, owner: Owner, sessions: Sessions) -> Respons
 def get_plot(
     study_id: StudyId,
     plot: PlotName,
-    fmt: Annotated[Literal["png", "svg"], Path()],
+    fmt: Annotated[Literal["png", "svg"], Path(description="png (an image) or svg (a vector drawing)")],
     owner: Owner,
     sessions: Sessions,
     request: Request,

@@ -20,7 +20,8 @@ from tests.e2e.conftest import Service, serving
 from tests.faults.conftest import all_finished, clean_env, jobs, sessions_of, submit, training_spec, until
 from tests.store.conftest import postgres_database
 
-pytestmark = pytest.mark.slow
+# Minutes of outages under load: a command of their own (README), not the default run.
+pytestmark = [pytest.mark.slow, pytest.mark.faults]
 BURST, CLIENTS, OWNERS = 1000, 32, 4
 PER_MINUTE = 200  # per owner: 250 submissions each within the minute, so some are refused
 TINY = {"dataset": {"name": "spirals"}, "model": {"hidden": [8]}, "training": {"steps": 20, "batch_size": 32,

@@ -25,7 +25,8 @@ from tests.faults.conftest import (
 )
 from tests.faults.servers import private_postgres
 
-pytestmark = pytest.mark.slow
+# Minutes of outages under load: a command of their own (README), not the default run.
+pytestmark = [pytest.mark.slow, pytest.mark.faults]
 REDIS_URL = "redis://127.0.0.1:6379/12"  # a db of its own on the shared server, flushed before and after
 OUTAGE_S = 10.0  # the fault's length, as the issue sets it (a duration of the scenario, not a wait for a condition)
 SPEC = training_spec("pg-outage", steps=8000)

@@ -22,7 +22,8 @@ from tests.faults.conftest import (
 from tests.faults.servers import PrivateRedis, private_redis
 from tests.store.conftest import postgres_database
 
-pytestmark = pytest.mark.slow
+# Minutes of outages under load: a command of their own (README), not the default run.
+pytestmark = [pytest.mark.slow, pytest.mark.faults]
 JOBS = 5  # with a share of 4 per owner and 2 workers: 2 running, 2 messages waiting, 1 not yet sent
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from contracts.spec import CANONICAL_EXAMPLE, JobSpec
+from contracts.study import GridStudy, grid_plan
 from store import (
     Checkpoint,
     CheckpointRepository,
@@ -24,6 +25,7 @@ from store import (
     MetricRepository,
     MetricRow,
     QuotaRepository,
+    StudyRepository,
     TransitionError,
     states,
 )
@@ -110,10 +112,13 @@ def test_list_filters(session: Session, make_job: MakeJob, filters: dict, expect
 
 
 def test_list_filters_by_study(session: Session):
-    jobs, study = JobRepository(session), uuid.uuid4()
-    job = jobs.create("alice", JobSpec(), study_id=study)
+    plan = grid_plan(GridStudy(grid={"optimizer.lr": [0.1]}))
+    study = StudyRepository(session).create("alice", plan, {})
+    jobs = JobRepository(session)
     jobs.create("alice", JobSpec())
-    assert [found.id for found in jobs.list("alice", study_id=study).jobs] == [job.id]
+    (job,) = StudyRepository(session).jobs(study.id)
+    assert [found.id for found in jobs.list("alice", study_id=study.id).jobs] == [job.id]
+    assert jobs.list("alice", study_id=uuid.uuid4()).jobs == []
 
 
 def test_cursor_pagination_visits_every_job_once_newest_first(session: Session, make_job: MakeJob):
