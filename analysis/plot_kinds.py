@@ -181,7 +181,8 @@ def draw_activations(fig: Figure, section: dict[str, Any], cells: list[dict[str,
 
 
 def draw_ics(fig: Figure, section: dict[str, Any], cells: list[dict[str, Any]], _: None) -> None:
-    """One panel per layer: each cell's internal covariate shift ||G - G'||_2 over steps, log y."""
+    """One panel per layer: each cell's internal covariate shift ||G - G'||_2 over steps, linear y from 0 (a band of
+    three seeds often reaches below zero, which a log axis would draw as spikes; the first layer is 0 by definition)."""
     layers = ics_layers(curve_metrics(cells))
     axes = _panels(fig, len(layers), columns=2)
     styles = cell_styles(section, cells)
@@ -201,12 +202,11 @@ def draw_ics(fig: Figure, section: dict[str, Any], cells: list[dict[str, Any]], 
             ax.fill_between(
                 steps, array(curve["low"]), array(curve["high"]), color=style.colour, alpha=BAND_ALPHA, linewidth=0
             )
-        if _has_positive(ax):
-            ax.set_yscale("log")
+        ax.set_ylim(bottom=0)
         ax.set_title(f"layer {layer}", fontsize="small")
         ax.set_xlabel(STEP_LABEL)
     for ax in axes[::2]:
-        ax.set_ylabel("ICS ||G - G'||_2 (log scale)")
+        ax.set_ylabel("ICS ||G - G'||_2")
     _legend(fig, axes[0], [], source=axes)
 
 

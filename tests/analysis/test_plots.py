@@ -135,10 +135,10 @@ def test_curves_name_cells_by_their_values_and_note_diverged_runs(synthetic_clai
     assert figure(synthetic_claims, "curves-learning_rate-test_acc").axes[0].get_yscale() == "linear"
 
 
-def test_ics_has_a_log_panel_per_layer(synthetic_claims):
+def test_ics_has_a_panel_per_layer_from_zero(synthetic_claims):
     axes = [ax for ax in figure(synthetic_claims, "ics-covariate_shift").axes if ax.get_visible()]
     assert [ax.get_title() for ax in axes] == ["layer h1", "layer h2", "layer h3", "layer out"]
-    assert all(ax.get_yscale() == "log" for ax in axes)
+    assert all(ax.get_yscale() == "linear" and ax.get_ylim()[0] == 0 for ax in axes)
 
 
 def test_colour_follows_the_norm_and_many_cells_stay_apart(synthetic_claims):
