@@ -19,6 +19,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from api.schemas import Error, ErrorBody, ErrorDetail
+from contracts.study import STUDY_KINDS
 from store import (
     FINISHED,
     IdempotencyConflict,
@@ -114,7 +115,8 @@ def _detail(error: dict[str, Any]) -> ErrorDetail:
     if error["type"] == "json_invalid":
         position = error["loc"][-1]
         return ErrorDetail(field="body", message=f"not valid JSON: {error['ctx']['error']} at character {position}")
-    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"]).lstrip(".")
+    parts = [part for part in error["loc"] if part not in STUDY_KINDS]  # a union's tag is no field
+    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in parts).lstrip(".")
     message = _FRIENDLIER.get(error["type"]) if error["loc"] == ("body",) else _PLAINER.get(error["type"])
     return ErrorDetail(field=_encodable(path), message=message or error["msg"].removeprefix("Value error, "))
 

@@ -98,13 +98,19 @@ class PresetStudy(_Strict):
     tags: list[StudyTag] = Field([], max_length=16, description="added to the tags of every job of the study")
 
 
+# pydantic puts the tag of a discriminated union into an error's location; names no field can have, so that
+# an error report can drop them (body.preset rather than body.preset.preset).
+GRID_KIND, PRESET_KIND = "grid study", "preset study"
+STUDY_KINDS = (GRID_KIND, PRESET_KIND)
+
+
 def _kind(body: Any) -> str:
     """A body naming a preset is a preset study; anything else a grid study."""
-    return "preset" if isinstance(body, dict) and "preset" in body else "grid"
+    return PRESET_KIND if isinstance(body, dict) and "preset" in body else GRID_KIND
 
 
 StudyRequest = Annotated[
-    Annotated[GridStudy, Tag("grid")] | Annotated[PresetStudy, Tag("preset")], Discriminator(_kind)
+    Annotated[GridStudy, Tag(GRID_KIND)] | Annotated[PresetStudy, Tag(PRESET_KIND)], Discriminator(_kind)
 ]
 
 
@@ -175,7 +181,8 @@ def _spec(section: Section, values: dict[str, Any], seed: int, study: str, tags:
         return JobSpec.model_validate(body)
     except ValidationError as error:
         first = error.errors()[0]
-        raise StudyInvalid(".".join(map(str, first["loc"])), first["msg"], values) from None
+        message = first["msg"].removeprefix("Value error, ")
+        raise StudyInvalid(".".join(map(str, first["loc"])), message, values) from None
 
 
 def _set(body: dict[str, Any], path: str, value: Any, cell: dict[str, Any]) -> None:
@@ -216,6 +223,7 @@ def grid_plan(request: GridStudy) -> StudyPlan:
 
 __all__ = [
     "MAX_STUDY_JOBS",
+    "STUDY_KINDS",
     "GridStudy",
     "PlannedCell",
     "PresetStudy",

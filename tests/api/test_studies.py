@@ -51,7 +51,8 @@ def test_an_invalid_cell_rejects_the_whole_study_naming_cell_and_field(client, a
     body = {"base": {"model": {"hidden": [100]}}, "grid": {"model.norm": ["none", "groupnorm"]}}
     error = assert_error(client.post("/v1/studies", json=body, headers=alice), 422, "invalid_study")
     assert error["details"][0]["field"] == "body.base"
-    assert "groupnorm" in error["details"][0]["message"] and "groups" in error["details"][0]["message"]
+    assert error["details"][0]["message"].startswith("norm_options.groups=8 must divide every width")
+    assert "(cell {'model.norm': 'groupnorm'})" in error["details"][0]["message"]
     assert job_count(sessions) == before
 
 
@@ -126,4 +127,9 @@ def test_a_preset_creates_the_whole_experiment(client, alice, create):
     study = create({"preset": "paper-fig1", "scale": 0.1})
     assert study["preset"] == "paper-fig1" and study["scale"] == 0.1 and study["jobs"] == 6
     assert study["sections"][0]["baseline"] == {"model.norm": "none"}
-    assert_error(client.post("/v1/studies", json={"preset": "claims", "scale": 0}, headers=alice), 422)
+    error = assert_error(client.post("/v1/studies", json={"preset": "claims", "scale": 0}, headers=alice), 422)
+    assert error["details"][0]["field"] == "body.scale"
+    error = assert_error(client.post("/v1/studies", json={"preset": "claim"}, headers=alice), 422)
+    assert error["details"][0] == {"field": "body.preset", "message": "Input should be 'claims' or 'paper-fig1'"}
+    error = assert_error(client.post("/v1/studies", json={"grdi": {}}, headers=alice), 422)
+    assert error["details"][0]["field"] == "body.grdi"
