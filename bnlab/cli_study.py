@@ -8,16 +8,21 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+import tenacity
 import typer
 from rich.console import RenderableType
 from rich.live import Live
 
+from bnlab.client_errors import ClientError
 from bnlab.client_options import DEFAULT_URL, Key, Url, connect
 from bnlab.display import cell, console, table, timestamp
 from bnlab.inputs import load_object
-from bnlab.job_watch import FINISHED, STATUSES
+from bnlab.job_watch import FINISHED, RECONNECT_WAIT_S, RECONNECTS, STATUSES
+
+if TYPE_CHECKING:
+    from bnlab.client import ApiClient
 
 POLL_S = 1.0
 PLOT_FORMATS = ("png", "svg")
@@ -60,16 +65,27 @@ def watch(study_id: StudyId, url: Url = DEFAULT_URL, key: Key = None) -> None:
     """Show a study's cells live, with their jobs by status, until it finishes; exit 1 unless it succeeded."""
     api = connect(url, key)
     with Live(console=console(stderr=True), auto_refresh=False) as live:
-        while True:
-            study = api.get(f"/v1/studies/{study_id}")
-            live.update(cells_table(study), refresh=True)
-            if study["status"] in FINISHED:
-                break
+        study = api.get(f"/v1/studies/{study_id}")  # a first poll that fails: the URL, key or id is wrong
+        live.update(cells_table(study), refresh=True)
+        while study["status"] not in FINISHED:
             time.sleep(POLL_S)
+            study = poll(api, study_id)
+            live.update(cells_table(study), refresh=True)
     print(f"study {study['id']} {study['status']}; its report: {api.url}/v1/studies/{study['id']}/report.html")
     print(f"download it with its plots and data: bnlab study report {study['id']} --out DIR")
     if study["status"] != "succeeded":
         sys.exit(f"error: study {study['id']} {study['status']} ({counted(study['counts'])})")
+
+
+def poll(api: "ApiClient", study_id: str) -> dict[str, Any]:
+    """The study now, asked again for a while when the API cannot answer (a restart, the database away)."""
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(RECONNECTS),
+        wait=tenacity.wait_fixed(RECONNECT_WAIT_S),
+        retry=tenacity.retry_if_exception(lambda error: isinstance(error, ClientError) and error.retryable),
+        reraise=True,
+    )
+    return retrying(api.get, f"/v1/studies/{study_id}")
 
 
 def cells_table(study: dict[str, Any]) -> RenderableType:

@@ -21,6 +21,7 @@ GRID = {
 STUDY_ID = "6a3c1d7e-0000-4000-8000-000000000001"
 FAILED_ID = "6a3c1d7e-0000-4000-8000-000000000002"
 EVIL_ID = "6a3c1d7e-0000-4000-8000-000000000003"
+FLAKY_ID = "6a3c1d7e-0000-4000-8000-000000000004"  # its second poll finds the database away (503)
 PNG, SVG, CSV, HTML = b"\x89PNG fake", b"<svg>fake</svg>", b"section,seed\ngrid,0\n", b"<html>report</html>"
 CLAIMS = [
     {
@@ -73,7 +74,7 @@ def plot(name: str) -> dict:
 @pytest.fixture(scope="module")
 def fake() -> Iterator[tuple[str, list]]:
     """The fake API's URL and the bodies POST /v1/studies received."""
-    app, received, polls = fake_app(), [], {STUDY_ID: 0}
+    app, received, polls = fake_app(), [], {STUDY_ID: 0, FLAKY_ID: 0}
 
     @app.post("/v1/studies", status_code=201)
     async def create(request: Request) -> dict:
@@ -91,9 +92,11 @@ def fake() -> Iterator[tuple[str, list]]:
         """The next status of the progression at each poll; a failed study; 404 for others."""
         if study_id == FAILED_ID:
             return study(FAILED_ID, "failed", {"succeeded": 10, "failed": 2})
-        if study_id != STUDY_ID:
+        if study_id not in polls:
             return api_error(404, "not_found", f"study {study_id} not found: check the id")
         polls[study_id] += 1
+        if study_id == FLAKY_ID and polls[study_id] == 2:
+            return api_error(503, "database_unavailable", "the database does not answer")
         return study(study_id, *PROGRESSION[min(polls[study_id], len(PROGRESSION)) - 1])
 
     @app.get("/v1/studies/{study_id}/report")
@@ -179,6 +182,12 @@ def test_watch_polls_until_the_study_finishes(client_env):
     assert result.returncode == 0, result.stderr
     assert f"study {STUDY_ID} succeeded" in result.stdout and f"/v1/studies/{STUDY_ID}/report.html" in result.stdout
     assert re.search(r"model\.norm=batchnorm\s.*\s6\s", result.stderr) and "succeeded, 12 jobs" in result.stderr
+
+
+def test_watch_keeps_polling_through_an_outage(client_env):
+    result = bnlab("study", "watch", FLAKY_ID, env=client_env)
+    assert result.returncode == 0, result.stderr
+    assert f"study {FLAKY_ID} succeeded" in result.stdout and "error" not in result.stderr
 
 
 def test_watch_of_a_failed_study_exits_1(client_env):
