@@ -6,6 +6,7 @@ Selections (best learning rate, steps to target) use a validation split of the t
 """
 
 import copy
+from dataclasses import replace
 from typing import Any
 
 from contracts.study import PresetStudy, Section, StudyPlan, plan
@@ -94,7 +95,6 @@ PRESET_NAMES = {"claims": "the claims about batch normalization", "paper-fig1": 
 
 def preset_plan(request: PresetStudy) -> StudyPlan:
     """The preset's sections at the requested scale, each compared against norm none."""
-    made = PRESETS[request.preset](request.scale)
-    sections = [Section(section.name, section.base, section.grid, BASELINE) for section in made]
+    sections = [replace(section, baseline=BASELINE) for section in PRESETS[request.preset](request.scale)]
     name = request.name or f"{PRESET_NAMES[request.preset]} (scale {request.scale:g})"
     return plan(sections, SEEDS, name, request.tags, preset=request.preset, scale=request.scale)

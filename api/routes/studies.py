@@ -1,10 +1,11 @@
 """Studies: create (a grid or a preset), list, get with progress per cell, cancel, delete; tenancy as for jobs."""
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, BackgroundTasks, Body, Path, Query, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from api.deps import AppSettings, Owner, Sessions
 from api.errors import ApiError, invalid_fields
@@ -61,7 +62,7 @@ def planned(body: StudyRequest) -> StudyPlan:
         raise invalid_fields(details, code="invalid_study") from None
 
 
-def owned_study(session: Any, owner: str, study_id: UUID) -> Study:
+def owned_study(session: Session, owner: str, study_id: UUID) -> Study:
     """The caller's study, or a 404."""
     study = StudyRepository(session).get(owner, study_id)
     if study is None:

@@ -32,8 +32,7 @@ class MetricRepository:
 
     def names(self, job_id: uuid.UUID) -> list[str]:
         """The series a job has, sorted."""
-        query = select(MetricRow.name).where(MetricRow.job_id == job_id).distinct().order_by(MetricRow.name)
-        return list(self.session.scalars(query))
+        return self.names_of([job_id])
 
     def series(
         self,

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from contracts.study import StudyPlan, baseline_of
+from contracts.study import Section, StudyPlan, baseline_of
 from store import states
 from store.errors import StudyNotFinished
 from store.models import FINISHED, Job, JobStatus, Study
@@ -118,6 +118,6 @@ class StudyRepository:
         return StudyListing(studies[:limit], encode_cursor(studies[limit - 1]))
 
 
-def _section(section: Any) -> dict[str, Any]:
+def _section(section: Section) -> dict[str, Any]:
     """A section as stored: its base, grid and the baseline its cells are compared with."""
     return {"name": section.name, "base": section.base, "grid": section.grid, "baseline": baseline_of(section)}
