@@ -12,6 +12,7 @@ from celery.signals import worker_ready
 from contracts.settings import Settings
 from dispatch import Dispatcher, enqueue, make_celery
 from store import sessions_for
+from worker.fork_guard import hold_forks_during_writes, writing
 from worker.sweep import sweep
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ def dispatcher() -> Dispatcher:
 @worker_ready.connect
 def _start_sweeping(**_: object) -> None:
     """One daemon thread in the worker's main process: it sweeps at start, then every half lease."""
+    hold_forks_during_writes()
     threading.Thread(target=_sweep_forever, name="bnlab-sweep", daemon=True).start()
 
 
@@ -37,7 +39,8 @@ def _sweep_forever() -> None:
     """Sweep until the worker exits; a failed sweep (database briefly away) is logged and tried again."""
     while True:
         try:
-            sweep(settings, dispatcher())
+            with writing():
+                sweep(settings, dispatcher())
         except Exception:
             log.exception("the sweep failed; trying again in %s s", settings.lease_s / 2)
         time.sleep(settings.lease_s / 2)
