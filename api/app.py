@@ -17,6 +17,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from api.body_limit import BodySizeLimit
+from api.docs import app_with_offline_docs
 from api.errors import install_error_handlers
 from api.metrics import ApiMetrics, RequestMetrics
 from api.metrics import router as metrics_router
@@ -54,7 +55,7 @@ def create_app(settings: Settings | None = None, enqueuer: Enqueuer | None = Non
     celery = make_celery(settings)
     sessions = sessions_for(settings.resolved_database_url, pool_size=settings.api_threads + SPARE_CONNECTIONS)
     metrics = ApiMetrics(sessions, celery)
-    app = FastAPI(title="bnlab", version=version("bnlab"), description=DESCRIPTION, lifespan=lifespan)
+    app = app_with_offline_docs(title="bnlab", version=version("bnlab"), description=DESCRIPTION, lifespan=lifespan)
     app.state.settings, app.state.sessions, app.state.celery, app.state.metrics = settings, sessions, celery, metrics
     app.state.dispatcher = Dispatcher(sessions, enqueuer or partial(enqueue, celery), settings)
     app.state.streams = StreamSlots(settings.max_streams)
