@@ -4,13 +4,13 @@ Bounds here are what the database can store (PostgreSQL refuses NUL in text and 
 larger numbers): a value outside them must be a 422 that names it, never a database error.
 """
 
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from contracts.spec import DatasetSpec, ModelSpec, NormKind
-from store import JobStatus
+from store import DEFAULT_JOB_SORT, JOB_SORTS, MAX_CURSOR_LENGTH, JobStatus
 
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 MAX_STEP = 2**31 - 1  # metric steps are 32-bit integers in the database
@@ -19,6 +19,7 @@ MAX_POINTS = 100_000
 Label = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=PRINTABLE)]
 Arch = ModelSpec.model_fields["arch"].annotation  # the spec's own list of values, so the filters cannot drift
 Dataset = DatasetSpec.model_fields["name"].annotation
+JobSort = Literal[JOB_SORTS]  # the store's own list, so that the documented values are the ones it can sort by
 
 
 def split_commas(value: object) -> object:
@@ -52,7 +53,7 @@ class _Query(BaseModel):
 
 
 class JobFilters(_Query):
-    """Which of your jobs to list, and which page."""
+    """Which of your jobs to list, in which order, and which page."""
 
     status: JobStatus | None = Field(None, description="only jobs in this status")
     tag: Annotated[str, StringConstraints(max_length=64, pattern=PRINTABLE)] | None = Field(
@@ -62,8 +63,18 @@ class JobFilters(_Query):
     arch: Arch | None = Field(None, description="only jobs with this model.arch")
     dataset: Dataset | None = Field(None, description="only jobs on this dataset.name")
     study_id: UUID | None = Field(None, description="only jobs of this study")
+    sort: JobSort = Field(
+        DEFAULT_JOB_SORT,
+        description="the order: created_at, name, status (alphabetical), lr, batch_size, seed or progress, ascending; "
+        "with a leading - descending (-lr: the largest learning rate first). Ties are broken by the job id in the "
+        "same direction, so pages never repeat or skip a job",
+    )
     limit: int = Field(50, ge=1, le=200, description="jobs per page")
-    cursor: str | None = Field(None, max_length=200, description="next_cursor of the previous page; omit for the first")
+    cursor: str | None = Field(
+        None,
+        max_length=MAX_CURSOR_LENGTH,
+        description="next_cursor of the previous page, sent with the same sort; omit for the first",
+    )
 
 
 class SeriesQuery(_Query):

@@ -59,7 +59,7 @@ class JobOut(BaseModel):
 
 
 class JobPage(BaseModel):
-    """One page of a listing, newest first."""
+    """One page of a listing, in the order asked for."""
 
     items: list[JobOut] = Field(description="the jobs of this page")
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")

@@ -24,6 +24,9 @@ from store.errors import (
 from store.lease import JobLease
 from store.models import FINISHED, ApiKey, Checkpoint, Job, JobStatus, JobTag, MetricRow, Study
 from store.repositories import (
+    DEFAULT_JOB_SORT,
+    JOB_SORTS,
+    MAX_CURSOR_LENGTH,
     ApiKeyRepository,
     CheckpointRepository,
     JobListing,
@@ -37,7 +40,10 @@ from store.repositories import (
 )
 
 __all__ = [
+    "DEFAULT_JOB_SORT",
     "FINISHED",
+    "JOB_SORTS",
+    "MAX_CURSOR_LENGTH",
     "ApiKey",
     "ApiKeyRepository",
     "Checkpoint",

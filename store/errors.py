@@ -33,11 +33,14 @@ class JobNotFinished(StoreError):
 
 
 class InvalidCursor(StoreError):
-    """A pagination cursor that this store did not hand out."""
+    """A pagination cursor that this store did not hand out, or handed out for another order."""
 
-    def __init__(self, cursor: str):
+    def __init__(self, cursor: str, reason: str = "this store did not hand it out"):
         self.cursor = cursor
-        super().__init__("invalid cursor: pass the next_cursor of a previous page, or none for the first page")
+        super().__init__(
+            f"invalid cursor ({reason}): pass the next_cursor of a previous page of the same listing, "
+            "or none for the first page"
+        )
 
 
 class StudyNotFinished(StoreError):

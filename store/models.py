@@ -43,6 +43,8 @@ class JobStatus(StrEnum):
 
 
 FINISHED = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
+# The columns a job list can be sorted by, each with an index (owner, column, id): a page is a range of it.
+JOB_SORT_KEYS = ("created_at", "name", "status", "lr", "batch_size", "seed", "progress")
 
 
 class Base(DeclarativeBase):
@@ -79,8 +81,7 @@ class Job(Base):
         CheckConstraint("status IN (" + ", ".join(f"'{status}'" for status in JobStatus) + ")", name="status"),
         CheckConstraint("progress >= 0 AND progress <= 1", name="progress"),
         UniqueConstraint("owner", "idempotency_key"),
-        Index(None, "owner", "status"),
-        Index(None, "owner", "created_at", "id"),
+        *(Index(None, "owner", column, "id") for column in JOB_SORT_KEYS),
         Index(None, "status", "lease_expires_at"),
         Index(None, "status", "dispatched_at"),
     )

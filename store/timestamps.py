@@ -18,6 +18,11 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
+    @property
+    def python_type(self) -> type[datetime]:
+        """Its values are datetimes (TypeDecorator would say `object`), as a cursor's reader needs to know."""
+        return datetime
+
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         """Refuse naive values: their zone is a guess, and a wrong guess moves a lease by hours."""
         if value is not None and value.tzinfo is None:

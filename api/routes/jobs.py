@@ -75,7 +75,8 @@ def submit_job(
 
 @router.get("", summary="List your jobs")
 def list_jobs(owner: Owner, sessions: Sessions, filters: Annotated[JobFilters, Query()]) -> JobPage:
-    """Your jobs, newest first, filtered; pass `next_cursor` back as `cursor` for the next page."""
+    """Your jobs, filtered, in the order `sort` names (newest first by default); pass `next_cursor` back as
+    `cursor`, with the same sort and filters, for the next page (a cursor of another sort is a 400)."""
     with read_scope(sessions) as session:
         page = JobRepository(session).list(owner, **filters.model_dump())
         return JobPage(items=[JobOut.of(job) for job in page.jobs], next_cursor=page.next_cursor)

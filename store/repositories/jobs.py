@@ -1,19 +1,21 @@
-"""Jobs as their owner sees them: create (idempotently), get, list with filters and a cursor, cancel, delete."""
+"""Jobs as their owner sees them: create (idempotently), get, list (filtered, sorted, by cursor), cancel, delete."""
 
-import base64
 import hashlib
 import uuid
-from datetime import UTC, datetime
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from contracts.spec import JobSpec
 from store import states
-from store.errors import IdempotencyConflict, InvalidCursor, JobNotFinished
-from store.models import FINISHED, Job, JobStatus, JobTag, Study
+from store.errors import IdempotencyConflict, JobNotFinished
+from store.models import FINISHED, JOB_SORT_KEYS, Job, JobStatus, JobTag
+from store.repositories.keyset import order_of, paginate, sorts
+
+JOB_SORTS = sorts(*JOB_SORT_KEYS)
+DEFAULT_JOB_SORT = "-created_at"
 
 
 class JobListing(NamedTuple):
@@ -104,23 +106,19 @@ class JobRepository:
         arch: str | None = None,
         dataset: str | None = None,
         study_id: uuid.UUID | None = None,
+        sort: str = DEFAULT_JOB_SORT,
         limit: int = 50,
         cursor: str | None = None,
     ) -> JobListing:
-        """The owner's jobs, newest first, filtered; pass `next_cursor` back for the following page."""
-        if limit < 1:
-            raise ValueError(f"limit must be at least 1, got {limit}")
+        """The owner's jobs, filtered, in the order `sort` names (one of JOB_SORTS; newest first by default);
+        pass `next_cursor` back, with the same sort, for the following page."""
+        if sort not in JOB_SORTS:
+            raise ValueError(f"sort must be one of {', '.join(JOB_SORTS)}, got {sort!r}")
         equal = _equal(status=status, norm=norm, arch=arch, dataset=dataset, study_id=study_id)
         query = select(Job).where(Job.owner == owner, *equal)
         if tag is not None:
             query = query.where(exists().where(JobTag.job_id == Job.id, JobTag.tag == tag))
-        if cursor is not None:
-            query = query.where(after(Job, *decode_cursor(cursor)))
-        query = query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)
-        jobs = list(self.session.scalars(query))
-        if len(jobs) <= limit:
-            return JobListing(jobs, None)
-        return JobListing(jobs[:limit], encode_cursor(jobs[limit - 1]))
+        return JobListing(*paginate(self.session, query, order_of(Job, sort), limit, cursor))
 
     def count_by_status(self) -> dict[str, int]:
         """Jobs of every owner per status (0 for a status with none), for the operator's gauges."""
@@ -144,31 +142,6 @@ def _new_job(owner: str, spec: JobSpec, **columns: object) -> Job:
     )
 
 
-def encode_cursor(row: Job | Study) -> str:
-    """The position after `row` in (created_at, id) order; opaque so that clients cannot depend on its content."""
-    return base64.urlsafe_b64encode(f"{row.created_at.isoformat()}|{row.id}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """The position a cursor stands for, in UTC; InvalidCursor for anything this store did not hand out.
-
-    A time that cannot be moved to UTC (year 1 at +05:00, or 9999-12-31T23:00-05:00) is no position either.
-    """
-    try:
-        created_at, job_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        moment, position = datetime.fromisoformat(created_at), uuid.UUID(job_id)
-        if moment.tzinfo is None:
-            raise InvalidCursor(cursor)
-        return moment.astimezone(UTC), position
-    except (ValueError, OverflowError) as error:
-        raise InvalidCursor(cursor) from error
-
-
 def _equal(**filters: object) -> list[ColumnElement[bool]]:
     """`column = value` for each filter that was given (a None filter matches everything)."""
     return [getattr(Job, column) == value for column, value in filters.items() if value is not None]
-
-
-def after(model: type[Job | Study], created_at: datetime, row_id: uuid.UUID) -> ColumnElement[bool]:
-    """Rows that come after the position in (created_at desc, id desc) order: ties on created_at broken by id."""
-    return or_(model.created_at < created_at, and_(model.created_at == created_at, model.id < row_id))

@@ -11,7 +11,8 @@ from contracts.study import Section, StudyPlan, baseline_of
 from store import states
 from store.errors import StudyNotFinished
 from store.models import FINISHED, Job, JobStatus, Study
-from store.repositories.jobs import JobRepository, after, decode_cursor, encode_cursor
+from store.repositories.jobs import JobRepository
+from store.repositories.keyset import order_of, paginate
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 
@@ -110,12 +111,7 @@ class StudyRepository:
     def list(self, owner: str, limit: int = 50, cursor: str | None = None) -> StudyListing:
         """The owner's studies, newest first; pass `next_cursor` back for the following page."""
         query = select(Study).where(Study.owner == owner)
-        if cursor is not None:
-            query = query.where(after(Study, *decode_cursor(cursor)))
-        studies = list(self.session.scalars(query.order_by(Study.created_at.desc(), Study.id.desc()).limit(limit + 1)))
-        if len(studies) <= limit:
-            return StudyListing(studies, None)
-        return StudyListing(studies[:limit], encode_cursor(studies[limit - 1]))
+        return StudyListing(*paginate(self.session, query, order_of(Study, "-created_at"), limit, cursor))
 
 
 def _section(section: Section) -> dict[str, Any]:

@@ -1,12 +1,13 @@
 """Bad input: each mistake a 4xx in the one error shape with a message, and nothing written."""
 
-import base64
 import json
 
 import pytest
 
 from api.body_limit import MAX_BODY_BYTES
+from store import MAX_CURSOR_LENGTH
 from tests.api.helpers import assert_error, canonical, job_count
+from tests.store.cursors import crafted_cursor
 
 MISSING = "00000000-0000-4000-8000-000000000000"
 
@@ -108,18 +109,13 @@ def test_an_idempotency_key_that_is_too_long_or_not_printable_is_refused(client,
     assert job_count(sessions) == before
 
 
-def _cursor(position: str) -> str:
-    """A cursor in the store's format for an arbitrary position."""
-    return base64.urlsafe_b64encode(position.encode()).decode()
-
-
 @pytest.mark.parametrize(
     "moment",
     ["0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00", "0001-01-01T00:30:00+23:59", "2026-01-01T00:00:00"],
     ids=["before year 1 in UTC", "after year 9999 in UTC", "an extreme offset", "no offset"],
 )
 def test_a_cursor_whose_time_has_no_utc_position_is_400(client, alice, moment):
-    cursor = _cursor(f"{moment}|00000000-0000-4000-8000-000000000000")
+    cursor = crafted_cursor("-created_at", moment, MISSING)
 
     assert_error(client.get("/v1/jobs", params={"cursor": cursor}, headers=alice), 400, "invalid_cursor")
 
@@ -127,7 +123,7 @@ def test_a_cursor_whose_time_has_no_utc_position_is_400(client, alice, moment):
 @pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59.999999-00:00"])
 def test_a_cursor_at_the_ends_of_time_is_a_page(client, alice, submit, moment):
     submit()
-    cursor = _cursor(f"{moment}|00000000-0000-4000-8000-000000000000")
+    cursor = crafted_cursor("-created_at", moment, MISSING)
 
     response = client.get("/v1/jobs", params={"cursor": cursor}, headers=alice)
 
@@ -147,7 +143,11 @@ def test_a_cursor_at_the_ends_of_time_is_a_page(client, alice, submit, moment):
         ("tag=a%00b", 422, "query.tag"),
         ("colour=red", 422, "query.colour"),
         ("cursor=not-a-cursor", 400, None),
-        (f"cursor={'A' * 201}", 422, "query.cursor"),
+        (f"cursor={'A' * (MAX_CURSOR_LENGTH + 1)}", 422, "query.cursor"),
+        ("sort=colour", 422, "query.sort"),
+        ("sort=--lr", 422, "query.sort"),
+        ("sort=LR", 422, "query.sort"),
+        ("sort=id", 422, "query.sort"),
     ],
 )
 def test_bad_list_parameters_are_refused(client, alice, query, status, field):

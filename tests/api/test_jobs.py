@@ -110,6 +110,81 @@ def test_list_pages_with_a_cursor(client, alice, submit):
     assert seen == [["job4", "job3"], ["job2", "job1"], ["job0"]]
 
 
+def walk(client, alice, query: dict) -> list[dict]:
+    """Every job of the listing, page after page of 2, each page asked for with the previous page's cursor."""
+    jobs, cursor = [], None
+    for _ in range(10):
+        params = {**query, "limit": 2, **({"cursor": cursor} if cursor else {})}
+        response = client.get("/v1/jobs", params=params, headers=alice)
+        assert response.status_code == 200, response.text
+        jobs += response.json()["items"]
+        cursor = response.json()["next_cursor"]
+        if cursor is None:
+            return jobs
+    raise AssertionError(f"the cursors of {query} go round")
+
+
+SORTED_BY = {  # what each sort of the test compares, as a client reads it from a job
+    "lr": lambda job: job["spec"]["optimizer"]["lr"],
+    "name": lambda job: job["name"],
+    "batch_size": lambda job: job["spec"]["training"]["batch_size"],
+    "created_at": lambda job: job["created_at"],
+}
+
+
+@pytest.mark.parametrize(
+    ("sort", "filters", "names"),
+    [
+        ("-lr", {}, "abcde"),
+        ("lr", {}, "abcde"),
+        ("name", {}, "abcde"),
+        ("-batch_size", {"norm": "batchnorm"}, "ace"),
+        ("created_at", {"status": "queued"}, "abcde"),
+    ],
+)
+def test_list_sorted_pages_with_a_cursor(client, alice, submit, sort, filters, names):
+    for name, lr, norm, batch in [("c", 0.1, "batchnorm", 60), ("b", 0.5, "none", 60), ("a", 0.01, "batchnorm", 64)]:
+        submit(name=name, optimizer__lr=lr, model__norm=norm, training__batch_size=batch)
+    submit(name="e", optimizer__lr=0.1, model__norm="batchnorm", training__batch_size=60)  # ties c on lr and batch
+    submit(name="d", optimizer__lr=0.5, model__norm="none", training__batch_size=64)  # ties b on lr
+
+    listed = walk(client, alice, {"sort": sort, **filters})
+
+    key = SORTED_BY[sort.removeprefix("-")]
+    expected = sorted(listed, key=lambda job: (key(job), UUID(job["id"])), reverse=sort.startswith("-"))
+    assert [job["id"] for job in listed] == [job["id"] for job in expected]
+    assert sorted(job["name"] for job in listed) == list(names)
+
+
+def test_a_bad_sort_names_the_parameter_and_the_sorts_there_are(client, alice):
+    error = assert_error(client.get("/v1/jobs?sort=accuracy", headers=alice), 422, "validation_error")
+
+    assert error["details"][0]["field"] == "query.sort"
+    assert all(f"'{sort}'" in error["details"][0]["message"] for sort in ("created_at", "-progress", "-lr", "seed"))
+
+
+def test_a_cursor_of_another_sort_is_a_400(client, alice, submit):
+    submit(name="a"), submit(name="b")
+    cursor = client.get("/v1/jobs?sort=lr&limit=1", headers=alice).json()["next_cursor"]
+
+    for sort in ({"sort": "-lr"}, {"sort": "name"}, {}):  # the last: the default, -created_at
+        response = client.get("/v1/jobs", params={"cursor": cursor, **sort}, headers=alice)
+        assert "another sort" in assert_error(response, 400, "invalid_cursor")["message"]
+    assert client.get("/v1/jobs", params={"cursor": cursor, "sort": "lr"}, headers=alice).status_code == 200
+
+
+def test_the_longest_cursor_is_accepted(client, alice, submit):
+    for last in "ab":  # names of 200 characters of 4 bytes each in UTF-8: the longest value a cursor holds
+        submit(name="\U0001f9ea" * 199 + last)
+    first = client.get("/v1/jobs?sort=-name&limit=1", headers=alice).json()
+    assert len(first["next_cursor"]) > 1000
+
+    second = client.get("/v1/jobs", params={"sort": "-name", "cursor": first["next_cursor"]}, headers=alice)
+
+    assert second.status_code == 200, second.text
+    assert [job["name"][-1] for job in first["items"] + second.json()["items"]] == ["b", "a"]
+
+
 def _points(sessions, job_id: str) -> None:
     """train_loss at steps 0, 10, ..., 100 (value = step) and test_acc at 0, 50, 100."""
     with session_scope(sessions) as session:

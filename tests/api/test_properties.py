@@ -2,7 +2,6 @@
 is a success or a 4xx in the one shape, never a 5xx (Hypothesis draws the inputs, surrogates and extreme dates
 included)."""
 
-import base64
 import json
 from datetime import datetime, timedelta, timezone
 from uuid import UUID
@@ -11,6 +10,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.api.helpers import assert_error
+from tests.store.cursors import crafted_cursor
 
 FEW = settings(
     max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -49,7 +49,7 @@ def test_any_cursor_text_is_a_page_or_a_400(client, alice, cursor):
 @example(moment=datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))), job_id=str(UUID(int=1)))
 @example(moment=datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5))), job_id=str(UUID(int=1)))
 def test_any_crafted_cursor_is_a_page_or_a_400(client, alice, moment, job_id):
-    cursor = base64.urlsafe_b64encode(f"{moment.isoformat()}|{job_id}".encode()).decode()
+    cursor = crafted_cursor("-created_at", moment.isoformat(), job_id)
 
     response = client.get("/v1/jobs", params={"cursor": cursor}, headers=alice)
 

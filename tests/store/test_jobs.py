@@ -1,6 +1,5 @@
 """Jobs: created idempotently, seen only by their owner, listed by filters and cursor, deleted when finished."""
 
-import base64
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 from contracts.spec import CANONICAL_EXAMPLE, JobSpec
 from contracts.study import GridStudy, grid_plan
 from store import (
+    JOB_SORTS,
     Checkpoint,
     CheckpointRepository,
     IdempotencyConflict,
@@ -29,8 +29,8 @@ from store import (
     TransitionError,
     states,
 )
-from store.repositories.jobs import decode_cursor
 from store.timestamps import utcnow
+from tests.store.cursors import crafted_cursor
 
 MakeJob = Callable[..., Job]
 
@@ -136,7 +136,20 @@ def test_cursor_pagination_visits_every_job_once_newest_first(session: Session, 
     assert seen == sorted(seen, key=lambda job: (job.created_at, job.id), reverse=True)
 
 
-@pytest.mark.parametrize("cursor", ["", "garbage", "bm9wZQ==", "MjAyNi0wMS0wMXxub3QtYS11dWlk"])
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "",
+        "garbage",
+        "bm9wZQ==",
+        "MjAyNi0wMS0wMXxub3QtYS11dWlk",  # the old format, 2026-01-01|not-a-uuid
+        crafted_cursor("-created_at", "2026-01-01T00:00:00+00:00", "not-a-uuid"),
+        crafted_cursor("-created_at", "2026-01-01T00:00:00+00:00", 1),
+        crafted_cursor("-created_at", 20260101, str(uuid.UUID(int=1))),
+        crafted_cursor("-created_at", "2026-01-01T00:00:00+00:00", str(uuid.UUID(int=1)))[:-4],
+        crafted_cursor("-created_at", "2026-01-01T00:00:00+00:00", str(uuid.UUID(int=1))) + "[]",
+    ],
+)
 def test_a_cursor_the_store_did_not_hand_out_is_refused(session: Session, cursor: str):
     with pytest.raises(InvalidCursor):
         JobRepository(session).list("alice", cursor=cursor)
@@ -171,35 +184,42 @@ def test_deleting_an_unfinished_job_is_refused(session: Session, make_job: MakeJ
     assert jobs.delete("alice", uuid.uuid4()) is False
 
 
-def _cursor(position: str) -> str:
-    """A cursor in the store's format for an arbitrary position."""
-    return base64.urlsafe_b64encode(position.encode()).decode()
-
-
 @pytest.mark.parametrize(
     "moment", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00", "2026-01-01T00:00:00"], ids=str
 )
 def test_a_cursor_whose_time_has_no_utc_position_is_refused(session: Session, moment: str):
     with pytest.raises(InvalidCursor):
-        JobRepository(session).list("alice", cursor=_cursor(f"{moment}|{uuid.UUID(int=1)}"))
+        JobRepository(session).list("alice", cursor=crafted_cursor("-created_at", moment, str(uuid.UUID(int=1))))
 
 
-def test_a_cursor_is_decoded_to_utc():
-    moment, job_id = decode_cursor(_cursor(f"2026-01-01T05:00:00+05:00|{uuid.UUID(int=1)}"))
-    assert (moment, moment.tzinfo, job_id) == (datetime(2026, 1, 1, tzinfo=UTC), UTC, uuid.UUID(int=1))
+def test_a_cursor_time_at_any_offset_is_the_same_moment_in_utc(session: Session, make_job: MakeJob):
+    older, newer = make_job(name="older"), make_job(name="newer")
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    session.execute(update(Job).where(Job.id == older.id).values(created_at=moment - timedelta(microseconds=1)))
+    session.execute(update(Job).where(Job.id == newer.id).values(created_at=moment))
+    for written in ("2026-01-01T00:00:00+00:00", "2026-01-01T05:00:00+05:00", "2025-12-31T19:00:00-05:00"):
+        page = JobRepository(session).list("alice", cursor=crafted_cursor("-created_at", written, str(newer.id)))
+        assert [job.name for job in page.jobs] == ["older"], written
 
 
 ANY_TEXT = st.lists(st.characters(codec=None, exclude_categories=()), max_size=80).map("".join)  # surrogates too
-ENCODED = st.builds(lambda moment, tail: _cursor(f"{moment.isoformat()}|{tail}"), st.datetimes(
+MOMENTS = st.datetimes(
     timezones=st.none() | st.timedeltas(min_value=-timedelta(hours=23), max_value=timedelta(hours=23)).map(timezone)
-), st.uuids().map(str) | ANY_TEXT)  # fmt: skip
+)
+# Any JSON a cursor could hold as its value: times at any offset, NaN, huge integers, booleans, lone surrogates.
+VALUES = MOMENTS.map(datetime.isoformat) | st.floats() | st.integers() | st.booleans() | st.none() | ANY_TEXT
+IDS = st.uuids().map(str) | ANY_TEXT
+SORTED_CURSORS = st.sampled_from(JOB_SORTS).flatmap(  # mostly cursors of the listing's own sort: read to the end
+    lambda sort: st.tuples(st.just(sort), ANY_TEXT | st.builds(crafted_cursor, st.just(sort), VALUES, IDS))
+)
 
 
-@settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(cursor=ANY_TEXT | ENCODED)
-def test_any_cursor_is_a_page_or_invalid(session: Session, cursor: str):
+@settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sorted_cursor=SORTED_CURSORS)
+def test_any_cursor_is_a_page_or_invalid(session: Session, sorted_cursor: tuple[str, str]):
+    sort, cursor = sorted_cursor
     try:
-        page = JobRepository(session).list("nobody", cursor=cursor)
+        page = JobRepository(session).list("nobody", sort=sort, cursor=cursor)
     except InvalidCursor:
         return
     assert page.jobs == []
