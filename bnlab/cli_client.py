@@ -88,23 +88,38 @@ def compare(
     screen.print(table("spec differences", ["field", *heads], differences) if differences else "the specs are equal")
 
 
+# Sorts by a spec field the table would not show: (section, field) in the spec, shown as a column of its own.
+SORTED_SPEC_FIELDS = {"lr": ("optimizer", "lr"), "batch_size": ("training", "batch_size"), "seed": ("training", "seed")}
+
+
 @commands.command("jobs", rich_help_panel=PANEL)
 def list_jobs(
     status: Annotated[
         str | None, typer.Option(help="only jobs in this status (queued, running, succeeded, ...)", show_default=False)
     ] = None,
-    limit: Annotated[int, typer.Option(help="at most this many, newest first", min=1, max=200)] = 20,
+    sort: Annotated[
+        str,
+        typer.Option(
+            help="the order: created_at, name, status, lr, batch_size, seed or progress, ascending; "
+            "a leading - reverses it (-lr: the largest learning rate first)"
+        ),
+    ] = "-created_at",
+    limit: Annotated[int, typer.Option(help="at most this many", min=1, max=200)] = 20,
     url: Url = DEFAULT_URL,
     key: Key = None,
 ) -> None:
-    """List your jobs, newest first."""
-    page = connect(url, key).get("/v1/jobs", {"status": status, "limit": limit})
-    columns = ["id", "name", "status", "progress", "norm", "final_test_acc", "created"]
-    console().print(table(None, columns, map(job_row, page["items"])) if page["items"] else "no jobs")
+    """List your jobs, newest first or in the order --sort names."""
+    page = connect(url, key).get("/v1/jobs", {"status": status, "sort": sort, "limit": limit})
+    sorted_by = sort.removeprefix("-")
+    field = SORTED_SPEC_FIELDS.get(sorted_by)
+    columns = ["id", "name", "status", "progress", "norm", *([sorted_by] if field else []), "final_test_acc", "created"]
+    rows = [job_row(job, field) for job in page["items"]]
+    console().print(table(None, columns, rows) if rows else "no jobs")
 
 
-def job_row(job: dict[str, Any]) -> list[Any]:
-    """A job as one line of `bnlab jobs`."""
-    summary = job["summary"] or {}
-    head = [job["id"], job["name"], job["status"], f"{job['progress']:.0%}", job["spec"]["model"]["norm"]]
-    return [*head, summary.get("final_test_acc"), timestamp(job["created_at"])]
+def job_row(job: dict[str, Any], field: tuple[str, str] | None) -> list[Any]:
+    """A job as one line of `bnlab jobs`, with the spec field (section, name) it is sorted by, if any."""
+    summary, spec = job["summary"] or {}, job["spec"]
+    head = [job["id"], job["name"], job["status"], f"{job['progress']:.0%}", spec["model"]["norm"]]
+    sorted_by = [spec[field[0]][field[1]]] if field else []
+    return [*head, *sorted_by, summary.get("final_test_acc"), timestamp(job["created_at"])]

@@ -116,6 +116,19 @@ def test_jobs_lists_them_newest_first_by_status_and_limit(client_env, finished):
     assert "succeeded" in newest.stdout
 
 
+def test_jobs_sorted_by_name_either_way_and_by_lr_with_its_column(client_env, finished):
+    by_name = [job["id"] for job in sorted(finished, key=lambda job: job["name"])]  # bn-off, then bn-on
+    for sort, expected in (("name", by_name), ("-name", by_name[::-1])):
+        listed = bnlab("jobs", "--sort", sort, env=client_env)
+        assert listed.returncode == 0, listed.stderr
+        assert [found for found in re.findall(UUID, listed.stdout) if found in by_name] == expected, sort
+    by_lr = bnlab("jobs", "--sort", "-lr", env=client_env)
+    assert by_lr.returncode == 0, by_lr.stderr
+    header = by_lr.stdout.splitlines()[1]
+    assert re.search(r"norm\s.*\blr\b.*final_test_acc", header) and " 0.1 " in by_lr.stdout
+    assert not re.search(r"\blr\b", bnlab("jobs", env=client_env).stdout.splitlines()[1])
+
+
 def test_a_wrong_key_shows_the_api_message(client_env):
     some_id, other_id = "00000000-0000-4000-8000-000000000000", "00000000-0000-4000-8000-000000000001"
     for command in (["jobs"], ["watch", some_id], ["compare", some_id, other_id]):
@@ -124,12 +137,14 @@ def test_a_wrong_key_shows_the_api_message(client_env):
         assert "send a valid API key" in one_error_line(result.stderr) and "(HTTP 401)" in result.stderr
 
 
-def test_an_unknown_job_and_a_bad_status_show_the_api_message(client_env):
+def test_an_unknown_job_a_bad_status_and_a_bad_sort_show_the_api_message(client_env):
     missing = bnlab("watch", "00000000-0000-4000-8000-000000000000", env=client_env)
     assert missing.returncode == 1 and "not found" in one_error_line(missing.stderr)
     assert "(HTTP 404)" in missing.stderr
     bad = bnlab("jobs", "--status", "finished", env=client_env)
     assert bad.returncode == 1 and "query.status" in one_error_line(bad.stderr) and "(HTTP 422)" in bad.stderr
+    unknown = bnlab("jobs", "--sort", "accuracy", env=client_env)
+    assert unknown.returncode == 1 and "query.sort" in one_error_line(unknown.stderr) and "'-lr'" in unknown.stderr
 
 
 def test_an_unreachable_url_is_one_line_naming_it(tmp_path, client_env):
