@@ -16,6 +16,7 @@ from uuid import UUID
 import anyio.to_thread
 from fastapi import FastAPI
 
+from api import dashboard
 from api.body_limit import BodySizeLimit
 from api.docs import app_with_offline_docs
 from api.errors import install_error_handlers
@@ -71,6 +72,8 @@ def create_app(settings: Settings | None = None, enqueuer: Enqueuer | None = Non
         compare.router,
         health.router,
         metrics_router,
+        dashboard.router,
     ):
         app.include_router(router)
+    dashboard.mount_assets(app)
     return app

@@ -70,6 +70,7 @@ def serve(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000,
     if key:
         print(f"first API key (shown once): {key}", flush=True)
     print(f"database {settings.display_database_url}\nbroker   {settings.display_broker_url}", flush=True)
+    print(f"open     http://{host}:{port}/ (the dashboard; API docs at /docs)", flush=True)
     pool = subprocess.Popen(worker_command(workers))
     # uvicorn re-raises the SIGTERM it caught once it has shut down; exiting through SystemExit
     # instead of dying by the signal lets the `finally` below stop the workers (no orphans).
