@@ -27,11 +27,13 @@ CSP_BLOCKED = "csp"  # how Chromium names the failure of a request the page's po
 
 @dataclass
 class Visit:
-    """A page of one browser context, every URL that context requested, and those its pages' policy blocked."""
+    """A page of one browser context, every URL that context requested, those its pages' policy blocked, and the
+    uncaught script errors of its page."""
 
     page: Page
     requested: list[str] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
     def record_failure(self, request: Request) -> None:
         """Note a request that the page's Content-Security-Policy stopped before it left the browser."""
@@ -43,6 +45,12 @@ class Visit:
         home = urlsplit(base_url).netloc
         sent = [url for url in self.requested if url not in self.blocked]
         return [url for url in sent if urlsplit(url).scheme not in LOCAL_SCHEMES and urlsplit(url).netloc != home]
+
+    def close(self, base_url: str) -> None:
+        """End the visit; it must have requested nothing from another host and thrown no script error."""
+        self.page.context.close()
+        assert self.foreign(base_url) == [], "the page requested another host"
+        assert self.errors == [], "a page script failed"
 
 
 @pytest.fixture(scope="session")
@@ -83,16 +91,16 @@ def open_visit(browser: Browser, base_url: str, viewport: dict[str, int] = LAPTO
     visit = Visit(context.new_page())
     context.on("request", lambda request: visit.requested.append(request.url))
     context.on("requestfailed", visit.record_failure)
+    visit.page.on("pageerror", lambda error: visit.errors.append(str(error)))
     return visit
 
 
 @pytest.fixture
 def visit(browser: Browser, service: Service) -> Iterator[Visit]:
-    """A laptop-sized page on the service; the test fails if the page requested anything from another host."""
+    """A laptop-sized page on the service; the test fails if it requested another host or a script failed."""
     opened = open_visit(browser, service.url)
     yield opened
-    opened.page.context.close()
-    assert opened.foreign(service.url) == [], "the page requested another host"
+    opened.close(service.url)
 
 
 def screenshot(page: Page, name: str) -> Path:

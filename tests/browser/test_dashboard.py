@@ -102,8 +102,7 @@ def test_a_job_page_follows_the_job_live_and_cancel_stops_a_running_one(browser,
         expect(status_of(cancelling)).to_have_text("cancelled", timeout=LIVE_S)
         expect(cancelling.locator("#delete")).to_be_visible()
     finally:
-        other.page.context.close()
-    assert other.foreign(service.url) == []
+        other.close(service.url)
 
     expect(status_of(watching)).to_have_text("succeeded", timeout=LIVE_S)  # the same page load, moved by events
     expect(watching.locator("#job-progress")).to_have_attribute("value", "1")
@@ -114,6 +113,7 @@ def test_a_job_page_follows_the_job_live_and_cancel_stops_a_running_one(browser,
     expect(watching.locator("#summary")).to_contain_text("final_test_acc")
     loss.locator(".axis-toggle").click()
     expect(loss).to_have_attribute("data-axis", "log")
+    expect(loss.locator("canvas")).to_have_count(1)  # drawn again on the log axis
     screenshot(watching, "job")
 
 
@@ -208,6 +208,5 @@ def test_the_pages_fit_a_phone(browser, service: Service):
         overflow = visit.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         screenshot(visit.page, "jobs-phone")
     finally:
-        visit.page.context.close()
+        visit.close(service.url)
     assert overflow <= 0, "the jobs page scrolls sideways on a phone"
-    assert visit.foreign(service.url) == []

@@ -27,6 +27,12 @@ export function chartWidth(container) {
   return Math.max(100, Math.round(width * (window.devicePixelRatio || 1)));
 }
 
+function tickLabel(tick) {
+  // Short tick labels (15K, 0.25); a log axis leaves some ticks unlabelled (null).
+  if (tick === null || tick === undefined) return "";
+  return Math.abs(tick) >= 1e3 ? compact.format(tick) : String(+tick.toPrecision(3));
+}
+
 function positiveOnly(values) {
   // A log axis cannot place zero or negative values: they are left out rather than drawn at -infinity.
   return values.map((value) => (value !== null && value > 0 ? value : null));
@@ -75,8 +81,8 @@ export class Chart {
       series: [{ label: "step" }, ...series],
       bands,
       axes: [
-        { label: "step", values: (_, ticks) => ticks.map((tick) => compact.format(tick)) },
-        { values: (_, ticks) => ticks.map((tick) => (Math.abs(tick) >= 1e3 ? compact.format(tick) : String(+tick.toPrecision(3)))) },
+        { label: "step", values: (_, ticks) => ticks.map(tickLabel) },
+        { values: (_, ticks) => ticks.map(tickLabel) },
       ],
       legend: { live: true },
       cursor: { drag: { x: true, y: false } },
