@@ -5,6 +5,8 @@ one `error: ...` line on stderr and a non-zero status, never a traceback; a trac
 """
 
 import sys
+from importlib.metadata import version
+from typing import Annotated
 
 import typer
 
@@ -24,6 +26,22 @@ app = typer.Typer(
 for commands in (cli_service.commands, cli_keys.commands, cli_train.commands, cli_client.commands):
     app.add_typer(commands)
 app.add_typer(cli_study.commands, name="study", rich_help_panel=cli_client.PANEL)
+
+
+def show_version(wanted: bool) -> None:
+    """`--version`: the installed bnlab's version, the one the API reports in its schema too."""
+    if wanted:
+        print(f"bnlab {version('bnlab')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    _version: Annotated[
+        bool, typer.Option("--version", callback=show_version, is_eager=True, help="Print bnlab's version and exit.")
+    ] = False,
+) -> None:
+    """The options of `bnlab` itself, before any command."""
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,5 +1,7 @@
 """Usage mistakes end with one `error: ...` line naming the help to read, never a traceback; --help lists all."""
 
+from importlib.metadata import version
+
 import pytest
 
 from tests.bnlab.conftest import bnlab
@@ -29,3 +31,13 @@ def test_help_lists_every_command(env):
     result = bnlab("--help", env={**env, "COLUMNS": "200"})
     assert result.returncode == 0
     assert all(f" {command} " in result.stdout for command in COMMANDS)
+
+
+def test_version_prints_the_installed_version(env):
+    result = bnlab("--version", env=env)
+    assert (result.returncode, result.stdout, result.stderr) == (0, f"bnlab {version('bnlab')}\n", "")
+
+
+def test_version_comes_before_any_command(env):
+    result = bnlab("--version", "train", env=env)  # eager: the command is neither run nor checked
+    assert (result.returncode, result.stdout) == (0, f"bnlab {version('bnlab')}\n")
