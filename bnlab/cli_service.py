@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from bnlab.cli_keys import create_key, migrated_store
+from bnlab.serve_checks import ensure_port_free, hold_data_dir
 from contracts.settings import Settings
 
 STOP_WAIT_S = 10
@@ -66,6 +67,8 @@ def serve(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000,
     Migrates, prints a first key if there is none, starts the workers, then serves the API.
     """
     settings = apply_data_dir(data_dir)
+    _held = hold_data_dir(settings.data_dir)  # a local: held while this serve runs
+    ensure_port_free(host, port)
     key = first_key(settings)
     if key:
         print(f"first API key (shown once): {key}", flush=True)

@@ -1,0 +1,35 @@
+"""`bnlab serve` refuses, with the reason and before it makes a key, to start where it cannot serve: on a data dir
+another serve holds, or on a port that is taken."""
+
+import socket
+
+import pytest
+
+from tests.bnlab.conftest import bnlab
+from tests.e2e.conftest import backend_env, serving
+from tests.net import free_port
+
+pytestmark = pytest.mark.slow
+TAKEN = "Address already in use"
+
+
+def test_a_second_serve_on_the_same_data_dir_is_refused_with_the_first_ones_pid(tmp_path):
+    for env in backend_env("embedded", tmp_path):
+        with serving(env, tmp_path, workers=1) as service:
+            second = bnlab("serve", "--port", free_port(), env=env)
+            with service.client() as client:
+                assert client.get("/readyz").status_code == 200  # the first one is untouched
+    assert second.returncode == 1 and second.stdout == ""
+    assert second.stderr.startswith("error: another bnlab serve (pid ") and "--data-dir" in second.stderr
+
+
+def test_a_serve_on_a_taken_port_says_so_and_makes_no_key(tmp_path):
+    [env] = backend_env("embedded", tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = bnlab("serve", "--port", port, env=env)
+    assert result.returncode == 1 and "first API key" not in result.stdout
+    assert result.stderr == f"error: cannot listen on 127.0.0.1:{port} ({TAKEN}); pass a free one with --port\n"
+    assert not (tmp_path / "data" / "bnlab.sqlite").exists(), "the failed start migrated and made a key"
