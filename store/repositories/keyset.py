@@ -19,7 +19,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from store.errors import InvalidCursor
 
-MAX_INTEGER = 2**63 - 1  # what SQLite and PostgreSQL can bind as an integer
+MAX_INTEGER = 2**31 - 1  # the integer sort columns (batch_size, seed) are 32-bit INTEGER on PostgreSQL
 # The longest cursor: base64 of a sort, a job's name (200 characters, up to 800 bytes of UTF-8) and an id.
 MAX_CURSOR_LENGTH = 1200
 

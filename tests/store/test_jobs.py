@@ -245,3 +245,9 @@ def test_a_full_window_frees_when_its_oldest_counted_submission_leaves_it(sessio
     assert quotas.window_full_until("alice", limit=2, window_s=60) == now + timedelta(seconds=20)
     assert quotas.window_full_until("alice", limit=1, window_s=60) == now + timedelta(seconds=50)
     assert quotas.window_full_until("bob", limit=2, window_s=60) is None
+
+
+@pytest.mark.parametrize("sort", ["batch_size", "-seed"])
+def test_a_cursor_integer_beyond_the_columns_range_is_invalid(session: Session, sort: str):
+    with pytest.raises(InvalidCursor):
+        JobRepository(session).list("nobody", sort=sort, cursor=crafted_cursor(sort, 2**31, str(uuid.uuid4())))
