@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.bnlab.conftest import bnlab
-from tests.e2e.conftest import Service, backend_env, serving
+from tests.e2e.conftest import Service, embedded_service
 from tests.net import free_port
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -26,10 +26,8 @@ ENDLESS = {**FAST, "training": {"steps": 200_000, "batch_size": 32, "eval_every"
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """One embedded service, with one worker, for the whole module."""
-    tmp_path = tmp_path_factory.mktemp("client")
-    for env in backend_env("embedded", tmp_path):
-        with serving(env, tmp_path, workers=1) as running:
-            yield running
+    with embedded_service(tmp_path_factory.mktemp("client")) as running:
+        yield running
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, Request, sync_playwright
 
 from tests.bnlab.conftest import bnlab
-from tests.e2e.conftest import Service, backend_env, serving
+from tests.e2e.conftest import Service, embedded_service
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's (apt-get install chromium): Playwright cannot download its own here
 ARTIFACTS = Path(os.environ.get("BNLAB_TEST_ARTIFACTS", "test-artifacts")) / "screenshots"
@@ -71,10 +71,8 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 @pytest.fixture(scope="session")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """`bnlab serve` on the embedded default with one worker, shared by the browser tests."""
-    folder = tmp_path_factory.mktemp("browser-service")
-    for env in backend_env("embedded", folder):
-        with serving(env, folder, workers=1) as running:
-            yield running
+    with embedded_service(tmp_path_factory.mktemp("browser-service")) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

@@ -89,6 +89,14 @@ def serving(env: dict[str, str], folder: Path, workers: int = 2) -> Iterator[Ser
         stop_service(process)
 
 
+@contextlib.contextmanager
+def embedded_service(folder: Path, workers: int = 1) -> Iterator[Service]:
+    """`bnlab serve` on the embedded default, its data and log in `folder`."""
+    for env in backend_env("embedded", folder):
+        with serving(env, folder, workers) as running:
+            yield running
+
+
 @pytest.fixture(scope="module", params=["embedded", "postgres+redis"])
 def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """The service on each setup in turn."""

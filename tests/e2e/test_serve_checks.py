@@ -6,7 +6,7 @@ import socket
 import pytest
 
 from tests.bnlab.conftest import bnlab
-from tests.e2e.conftest import backend_env, serving
+from tests.e2e.conftest import backend_env, embedded_service
 from tests.net import free_port
 
 pytestmark = pytest.mark.slow
@@ -14,11 +14,10 @@ TAKEN = "Address already in use"
 
 
 def test_a_second_serve_on_the_same_data_dir_is_refused_with_the_first_ones_pid(tmp_path):
-    for env in backend_env("embedded", tmp_path):
-        with serving(env, tmp_path, workers=1) as service:
-            second = bnlab("serve", "--port", free_port(), env=env)
-            with service.client() as client:
-                assert client.get("/readyz").status_code == 200  # the first one is untouched
+    with embedded_service(tmp_path) as service:
+        second = bnlab("serve", "--port", free_port(), env=service.env)
+        with service.client() as client:
+            assert client.get("/readyz").status_code == 200  # the first one is untouched
     assert second.returncode == 1 and second.stdout == ""
     assert second.stderr.startswith("error: another bnlab serve (pid ") and "--data-dir" in second.stderr
 
