@@ -33,13 +33,14 @@ def sort_choices() -> list[tuple[str, str]]:
     return [(sort, f"{sort.lstrip('-').replace('_', ' ')} {DIRECTIONS[sort.startswith('-')]}") for sort in ordered]
 
 
+SORT_CHOICES = sort_choices()  # fixed for the life of the process
 templates = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(include_in_schema=False)
 
 
 def page(request: Request, template: str, title: str, **context: Any) -> HTMLResponse:
     """One page of the dashboard, with the choices its filters offer."""
-    choices = {"statuses": [s.value for s in JobStatus], "norms": list(get_args(NormKind)), "sorts": sort_choices()}
+    choices = {"statuses": [s.value for s in JobStatus], "norms": list(get_args(NormKind)), "sorts": SORT_CHOICES}
     response = templates.TemplateResponse(
         request, template, {"title": title, "uplot": UPLOT, "choices": choices, **context}
     )
