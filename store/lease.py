@@ -51,6 +51,10 @@ class JobLease:
         """Training raised: the error for the user, in the same transaction as dropping the checkpoint."""
         return states.fail(self.session, self.job_id, self.worker, error, summary)
 
+    def hand_back(self) -> Job:
+        """Training paused at a checkpoint because this worker stops: the job goes back to the queue to resume."""
+        return states.hand_back(self.session, self.job_id, self.worker)
+
     def cancel(self, summary: dict[str, Any] | None = None) -> Job:
         """Training stopped at the cancel flag, with the summary of what it trained."""
         return states.cancel(self.session, self.job_id, self.worker, summary)

@@ -40,6 +40,7 @@ TRANSITIONS = {
     "fail": Transition((JobStatus.RUNNING,), JobStatus.FAILED),
     "cancel": Transition((JobStatus.RUNNING,), JobStatus.CANCELLED),
     "withdraw": Transition((JobStatus.QUEUED,), JobStatus.CANCELLED),
+    "hand_back": Transition((JobStatus.RUNNING,), JobStatus.QUEUED),
     "requeue_lost": Transition((JobStatus.RUNNING,), JobStatus.QUEUED),
     "fail_lost": Transition((JobStatus.RUNNING,), JobStatus.FAILED),
 }
@@ -88,6 +89,13 @@ def fail(session: Session, job_id: uuid.UUID, worker: str, error: str, summary: 
 def cancel(session: Session, job_id: uuid.UUID, worker: str, summary: dict[str, Any] | None = None) -> Job:
     """The holding worker saw the cancel flag and stopped: the job ends with the summary of what it trained."""
     return _finish(session, job_id, "cancel", Job.worker == worker, summary=summary)
+
+
+def hand_back(session: Session, job_id: uuid.UUID, worker: str) -> Job:
+    """The holding worker stops and paused the job at a checkpoint: queued again, to be sent once this transaction
+    has committed (no dispatched_at, rule 12); the attempt is given back, since no worker was lost."""
+    released = {"worker": None, "lease_expires_at": None, "dispatched_at": None}
+    return _apply(session, job_id, "hand_back", Job.worker == worker, attempts=Job.attempts - 1, **released)
 
 
 def request_cancel(session: Session, job_id: uuid.UUID) -> Job:

@@ -1,5 +1,6 @@
 """The worker's Celery app (`celery -A worker.celery_app worker`): the shared configuration, the train task, and
-the sweep beside the pool (worker/sweep.py): lost jobs back to the queue (rule 7), due jobs to the broker (rule 12).
+the sweep beside the pool (worker/sweep.py): lost jobs back to the queue (rule 7), due jobs to the broker (rule 12);
+at a stop, running jobs handed back to the queue (worker/hand_back.py).
 """
 
 import logging
@@ -12,6 +13,7 @@ from celery.signals import worker_ready
 from contracts.settings import Settings
 from dispatch import Dispatcher, enqueue, make_celery
 from store import sessions_for
+from worker import hand_back
 from worker.fork_guard import hold_forks_during_writes, writing
 from worker.sweep import sweep
 
@@ -20,6 +22,7 @@ log = logging.getLogger(__name__)
 settings = Settings()
 app = make_celery(settings)
 app.conf.include = ["worker.tasks"]  # registered at worker start; worker.tasks imports no torch (rule 11)
+hand_back.connect()
 
 
 @cache

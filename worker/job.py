@@ -53,7 +53,8 @@ def _train_and_finish(held: HeldJob, job: Job, checkpoint: Checkpoint | None, se
 
 
 def _train(job: Job, checkpoint: Checkpoint | None, reporter: DatabaseReporter, settings: Settings) -> Finish:
-    """Run the engine; return the job's end: succeed or cancel with the summary (divergence is a success), or fail."""
+    """Run the engine; return the job's end: succeed or cancel with the summary (divergence is a success), fail, or
+    back to the queue (paused: this worker is stopping, worker/hand_back.py)."""
     try:
         spec = JobSpec.model_validate(job.spec)
         summary = train(spec, reporter, settings.data_dir, resume=_resume_state(job.id, checkpoint))
@@ -64,6 +65,9 @@ def _train(job: Job, checkpoint: Checkpoint | None, reporter: DatabaseReporter, 
         return methodcaller("fail", f"stopped at the time limit of {limit} s per job (BNLAB_JOB_TIME_LIMIT_S)")
     except Exception as error:
         return methodcaller("fail", _describe(error))
+    if summary.stop_reason == "paused":
+        log.info("job %s: asked to stop: handing it back to the queue at step %s", job.id, summary.steps_done)
+        return methodcaller("hand_back")
     return methodcaller("cancel" if summary.stop_reason == "cancelled" else "succeed", summary.to_dict())
 
 

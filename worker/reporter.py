@@ -1,10 +1,12 @@
-"""The service's Reporter: metric batches and checkpoints through the store, progress and cancel via the heartbeat."""
+"""The service's Reporter: metric batches and checkpoints through the store, progress and cancel via the heartbeat,
+a pause when the worker stops."""
 
 import io
 from typing import Any
 
 import torch
 
+from worker import hand_back
 from worker.engine import MetricPoint, Reporter
 from worker.heartbeat import Heartbeat
 from worker.held_job import HeldJob
@@ -30,6 +32,10 @@ class DatabaseReporter(Reporter):
     def should_stop(self) -> bool:
         """The cancel flag as the heartbeat last read it (rule 6)."""
         return self.heartbeat.cancel_requested
+
+    def should_pause(self) -> bool:
+        """This worker is stopping (worker/hand_back.py): checkpoint and give the job back to the queue."""
+        return hand_back.requested.is_set()
 
     def save_checkpoint(self, step: int, state: dict[str, Any]) -> None:
         """Serialized whole, then stored in one transaction that also drops the older one: never a torn checkpoint."""

@@ -7,6 +7,7 @@ from uuid import UUID
 from celery.exceptions import Reject
 
 from dispatch.broker import TRAIN_TASK
+from worker import hand_back
 from worker.celery_app import app, dispatcher, settings
 from worker.retry import DatabaseUnavailable
 
@@ -18,6 +19,7 @@ def train_job(self, job_id: str) -> None:
     """Run one job to its end, every outcome recorded in the job's row; without a database, the broker keeps it."""
     from worker.job import run_job  # torch loads here, in the pool's child, never in the parent that forks (rule 11)
 
+    hand_back.listen()
     try:
         run_job(UUID(job_id), f"{self.request.hostname}:{os.getpid()}", settings)
     except DatabaseUnavailable as error:  # not acknowledged as done: the message goes back to the queue

@@ -34,6 +34,7 @@ ACTIONS: dict[str, tuple[Callable[[Session, uuid.UUID], Job], set[JobStatus]]] =
     "succeed": (lambda s, job_id: states.succeed(s, job_id, "w1", {"final_test_acc": 0.9}), {RUNNING}),
     "fail": (lambda s, job_id: states.fail(s, job_id, "w1", "boom"), {RUNNING}),
     "cancel": (lambda s, job_id: states.cancel(s, job_id, "w1"), {RUNNING}),
+    "hand_back": (lambda s, job_id: states.hand_back(s, job_id, "w1"), {RUNNING}),
     "request_cancel": (lambda s, job_id: states.request_cancel(s, job_id), {QUEUED, RUNNING}),
 }
 # How a fresh job reaches each status, through the state machine itself.
@@ -118,6 +119,17 @@ def test_cancelling_a_queued_job_is_immediate_and_a_running_one_cooperative(sess
     assert (flagged.status, flagged.cancel_requested) == (RUNNING, True)
     assert states.heartbeat(session, running, "w1", progress=0.5, lease_s=60).cancel_requested
     assert states.cancel(session, running, "w1").status == CANCELLED
+
+
+def test_a_job_handed_back_is_queued_to_be_sent_again_with_its_checkpoint_and_attempt_kept(session: Session):
+    job_id = job_in(session, RUNNING)
+    session.get(Job, job_id).dispatched_at = utcnow()
+    JobLease(session, job_id, "w1").save_checkpoint(40, b"state at step 40")
+    job = states.hand_back(session, job_id, "w1")
+    assert (job.status, job.worker, job.lease_expires_at, job.dispatched_at, job.attempts) == (QUEUED, None, None, None, 0)
+    assert job.finished_at is None
+    job = states.claim(session, job_id, "w2", lease_s=60)
+    assert job.attempts == 1 and JobLease(session, job_id, "w2").latest_checkpoint().step == 40
 
 
 def expire(session: Session, job_id: uuid.UUID) -> None:
@@ -210,8 +222,9 @@ def test_of_two_concurrent_claims_exactly_one_wins(committed: tuple[SessionFacto
         lambda s, job_id, worker: states.succeed(s, job_id, worker, {"final_test_acc": 0.9}),
         lambda s, job_id, worker: states.fail(s, job_id, worker, "boom"),
         lambda s, job_id, worker: states.cancel(s, job_id, worker),
+        lambda s, job_id, worker: states.hand_back(s, job_id, worker),
     ],
-    ids=["hold", "heartbeat", "succeed", "fail", "cancel"],
+    ids=["hold", "heartbeat", "succeed", "fail", "cancel", "hand_back"],
 )
 def test_only_the_holding_worker_may_report_on_a_running_job(session: Session, action):
     job_id = job_in(session, RUNNING)  # claimed by "w1"
@@ -219,4 +232,4 @@ def test_only_the_holding_worker_may_report_on_a_running_job(session: Session, a
     with pytest.raises(TransitionError):
         action(session, job_id, "a stalled worker whose lease ran out")
     assert row(session, job_id) == before
-    assert action(session, job_id, "w1").worker == "w1"
+    assert action(session, job_id, "w1").id == job_id

@@ -187,6 +187,11 @@ class WorkerProcess:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
 
+    def stop(self, timeout: float = TIMEOUT_S) -> int:
+        """What `docker compose stop` does: SIGTERM to the main process only; its exit code once it has exited."""
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
     def log(self) -> str:
         """What the worker printed so far (its log lines included)."""
         return self.log_path.read_text()

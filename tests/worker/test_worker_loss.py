@@ -1,6 +1,6 @@
 """A worker killed mid-job: its lease runs out, the job is queued again and resumed from its last checkpoint by a
 worker on another machine (a data dir of its own; the checkpoint lives in the database), and it ends exactly as
-a run never interrupted would (rule 7).
+a run never interrupted would (rule 7). A worker stopped mid-job (SIGTERM) hands the job back at once instead.
 """
 
 import pytest
@@ -35,9 +35,33 @@ def test_a_lost_job_resumes_on_another_machine_from_its_checkpoint_and_ends_as_i
     assert (job.status, job.attempts, job.summary["steps_done"]) == ("succeeded", 2, 6000)
     assert f"job {job_id}: resuming from the checkpoint of step {step}" in successor.log()
     assert not (elsewhere / "checkpoints").exists() and not (backend.settings.data_dir / "checkpoints").exists()
+    assert_as_if_never_interrupted(backend, job_id, LONG, tmp_path)
 
+
+def test_a_stopped_worker_hands_its_job_back_at_once_and_the_next_worker_resumes_it(backend, tmp_path):
+    spec = {**LONG, "training": {**LONG["training"], "checkpoint_every": 0}}  # only the hand-back checkpoints
+    job_id = backend.submit(**spec)
+    with running_worker(backend, "stopped") as stopped:
+        backend.until(lambda session: backend.points(job_id), "the first evaluation's points")
+        assert stopped.stop() == 0  # exits within a step, long before the job's 6000 steps are done
+    job = backend.job(job_id)
+    assert (job.status, job.worker, job.attempts) == ("queued", None, 0)  # no sweep ran: the worker handed it back
+    with backend.factory() as session:
+        step = CheckpointRepository(session).latest(job_id).step
+    assert 250 <= step < 6000
+    assert "asked to stop: handing it back to the queue" in stopped.log()
+
+    with running_worker(backend, "next") as successor:
+        job = backend.finished(job_id)
+    assert (job.status, job.attempts, job.summary["steps_done"]) == ("succeeded", 1, 6000)
+    assert f"job {job_id}: resuming from the checkpoint of step {step}" in successor.log()
+    assert_as_if_never_interrupted(backend, job_id, spec, tmp_path)
+
+
+def assert_as_if_never_interrupted(backend, job_id, spec: dict, tmp_path) -> None:
+    """The job's stored points are those of the same spec trained in one go here: none missing, none twice."""
     reference = Collector()
-    train(JobSpec.model_validate(LONG), reference, tmp_path / "reference")
+    train(JobSpec.model_validate(spec), reference, tmp_path / "reference")
     resumed = {key: value for key, value in backend.points(job_id).items() if key[0] not in WALL_CLOCK}
     assert resumed == {(name, step): value for step, name, value in reference.deterministic()}
-    assert len(reference.deterministic()) == len(resumed)  # no point missing, none twice
+    assert len(reference.deterministic()) == len(resumed)

@@ -23,7 +23,7 @@ from worker.engine.timing import Stopwatch
 def train(
     spec: JobSpec, reporter: Reporter | None = None, data_dir: Path = Path("bnlab-data"), resume: dict | None = None
 ) -> Summary:
-    """Train `spec` to the end, a stop request, the target (with early_stop) or divergence."""
+    """Train `spec` to the end, a stop or pause request, the target (with early_stop) or divergence."""
     reporter = reporter or Reporter()
     threads = torch.get_num_threads()
     torch.set_num_threads(spec.training.threads)
@@ -32,7 +32,8 @@ def train(
         if resume is not None:
             run.load_state_dict(resume)
         loop(run, reporter)
-        conclude(run.summary, run.model, run.data, spec.training)
+        if run.summary.stop_reason != "paused":  # a paused run concludes when it is resumed and ends
+            conclude(run.summary, run.model, run.data, spec.training)
         return run.summary
     finally:
         torch.set_num_threads(threads)
@@ -74,6 +75,10 @@ def loop(run: Run, reporter: Reporter) -> None:
             reporter.save_checkpoint(run.step, run.state_dict())
         if reporter.should_stop():
             summary.stop_reason = "cancelled"
+            break
+        if reporter.should_pause():
+            reporter.save_checkpoint(run.step, run.state_dict())
+            summary.stop_reason = "paused"
             break
     summary.steps_done = run.step
     summary.wall_time_s, summary.cpu_time_s = clock.elapsed()

@@ -30,5 +30,9 @@ class Reporter:
         """Polled after every step; True ends the run as cancelled (the reporter may throttle its checks)."""
         return False
 
+    def should_pause(self) -> bool:
+        """Polled after every step; True checkpoints and ends the run as paused, to be resumed from that checkpoint."""
+        return False
+
     def save_checkpoint(self, step: int, state: dict[str, Any]) -> None:
         """Persist a resumable state (torch.save-able); training resumes bit-identically from it."""

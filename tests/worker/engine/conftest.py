@@ -38,12 +38,13 @@ def tiny_spec(**sections: dict) -> JobSpec:
 
 
 class Collector(Reporter):
-    """Keeps every point and checkpoint (serialized at once, as a real reporter must); stops after `stop_after`."""
+    """Keeps every point and checkpoint (serialized at once, as a real reporter must); stops after `stop_after`
+    steps, or pauses after `pause_after`."""
 
-    def __init__(self, stop_after: int | None = None) -> None:
+    def __init__(self, stop_after: int | None = None, pause_after: int | None = None) -> None:
         self.points: list[MetricPoint] = []
         self.checkpoints: dict[int, bytes] = {}
-        self.stop_after, self.step = stop_after, 0
+        self.stop_after, self.pause_after, self.step = stop_after, pause_after, 0
 
     def log(self, points: list[MetricPoint]) -> None:
         self.points += points
@@ -53,6 +54,9 @@ class Collector(Reporter):
 
     def should_stop(self) -> bool:
         return self.stop_after is not None and self.step >= self.stop_after
+
+    def should_pause(self) -> bool:
+        return self.pause_after is not None and self.step >= self.pause_after
 
     def save_checkpoint(self, step: int, state: dict[str, Any]) -> None:
         buffer = io.BytesIO()

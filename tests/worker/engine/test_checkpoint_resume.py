@@ -111,3 +111,16 @@ def test_a_run_with_validation_ics_and_inference_resumes_bit_identical(data_dir)
     assert {"val_acc", "ics/h1/l2"} <= {name for _, name, _ in resumed.deterministic()}
     assert unmeasured(summary.to_dict()) == unmeasured(expected.to_dict())
     assert summary.best_val_step is not None and summary.final_train_acc is not None
+
+
+def test_a_paused_run_checkpoints_where_it_paused_and_resumes_bit_identical(data_dir):
+    """A worker that stops pauses its job between checkpoints: the pause saves its own, and nothing is concluded."""
+    spec = resumable_spec("batchnorm")
+    straight, paused, resumed = Collector(), Collector(pause_after=7), Collector()
+    expected = train(spec, straight, data_dir)
+    summary = train(spec, paused, data_dir)
+    assert (summary.stop_reason, summary.steps_done, set(paused.checkpoints)) == ("paused", 7, {7})
+    assert summary.final_train_acc is None  # measured once, at the end of the resumed run
+    final = train(spec, resumed, data_dir, resume=paused.checkpoint(7))
+    assert paused.deterministic() + resumed.deterministic() == straight.deterministic()
+    assert unmeasured(final.to_dict()) == unmeasured(expected.to_dict())
