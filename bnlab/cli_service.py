@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -32,23 +33,22 @@ def worker_command(concurrency: int) -> list[str]:
     ]  # fmt: skip
 
 
-def run_api(host: str, port: int) -> None:
-    """Serve the HTTP API in this process until interrupted."""
-    import uvicorn
+def run_api(host: str, port: int, when_up: Callable[[], None] = lambda: None) -> None:
+    """Serve the HTTP API in this process until interrupted; `when_up` runs once it really listens."""
+    from bnlab.api_server import serve_api
 
-    # Event streams may stay open for hours: give them a few seconds at shutdown, not forever.
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, timeout_graceful_shutdown=5)
+    serve_api(host, port, when_up)
 
 
-def first_key(settings: Settings) -> str | None:
-    """On a fresh database, a key to start with (printed once); None when keys exist already."""
+def announce_first_key(factory) -> None:
+    """On a database without keys, create one and print it (once): only after the server is up, so a start that
+    failed never makes a key nobody saw."""
     from store import ApiKeyRepository, session_scope
 
-    factory = migrated_store(settings)
     with session_scope(factory) as session:
         if ApiKeyRepository(session).list():
-            return None
-    return create_key(factory, "first key (bnlab serve)")
+            return
+    print(f"first API key (shown once): {create_key(factory, 'first key (bnlab serve)')}", flush=True)
 
 
 def apply_data_dir(data_dir: Path | None) -> Settings:
@@ -64,24 +64,27 @@ def apply_data_dir(data_dir: Path | None) -> Settings:
 def serve(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000, workers: Workers = 1) -> None:
     """API and workers in one command, embedded by default (no servers needed).
 
-    Migrates, prints a first key if there is none, starts the workers, then serves the API.
+    Migrates, starts the workers, serves the API and, once it listens, prints a first key if there is none.
     """
     settings = apply_data_dir(data_dir)
     _held = hold_data_dir(settings.data_dir)  # a local: held while this serve runs
     ensure_port_free(host, port)
-    key = first_key(settings)
-    if key:
-        print(f"first API key (shown once): {key}", flush=True)
+    factory = migrated_store(settings)
     print(f"database {settings.display_database_url}\nbroker   {settings.display_broker_url}", flush=True)
-    print(f"open     http://{host}:{port}/ (the dashboard; API docs at /docs)", flush=True)
     pool = subprocess.Popen(worker_command(workers))
     # uvicorn re-raises the SIGTERM it caught once it has shut down; exiting through SystemExit
     # instead of dying by the signal lets the `finally` below stop the workers (no orphans).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        run_api(host, port)
+        run_api(host, port, lambda: up(factory, host, port))
     finally:
         stop(pool)
+
+
+def up(factory, host: str, port: int) -> None:
+    """What `bnlab serve` says once the API listens: the first key (on a new database) and where to go."""
+    announce_first_key(factory)
+    print(f"open     http://{host}:{port}/ (the dashboard; API docs at /docs)", flush=True)
 
 
 def stop(workers: subprocess.Popen) -> None:

@@ -50,14 +50,18 @@ def backend_env(kind: str, tmp_path: Path) -> Iterator[dict[str, str]]:
     broker.flushdb()
 
 
-def wait_for_key(log: Path, process: subprocess.Popen, deadline: float) -> str:
-    """The first key `bnlab serve` prints on a fresh database (its output goes to a file, never a full pipe)."""
+FIRST_KEY = r"first API key \(shown once\): (bnl_\S+)"
+UP = r"open     (http://\S+)"  # the line `bnlab serve` prints once the API listens
+
+
+def wait_for_line(log: Path, process: subprocess.Popen, deadline: float, pattern: str) -> str:
+    """The first group of `pattern` once `bnlab serve` has printed it (its output goes to a file, never a full pipe)."""
     while time.monotonic() < deadline and process.poll() is None:
-        found = re.search(r"first API key \(shown once\): (bnl_\S+)", log.read_text())
+        found = re.search(pattern, log.read_text())
         if found:
             return found.group(1)
         time.sleep(0.2)
-    raise AssertionError(f"bnlab serve printed no first key:\n{log.read_text()[-3000:]}")
+    raise AssertionError(f"bnlab serve printed no {pattern!r}:\n{log.read_text()[-3000:]}")
 
 
 def wait_until_ready(url: str, deadline: float) -> None:
@@ -73,15 +77,19 @@ def wait_until_ready(url: str, deadline: float) -> None:
 
 
 @contextlib.contextmanager
-def serving(env: dict[str, str], folder: Path, workers: int = 2) -> Iterator[Service]:
-    """`bnlab serve --workers N` as a new user runs it, its output in folder/serve.log; stopped (with its workers)."""
+def serving(env: dict[str, str], folder: Path, workers: int = 2, key_expected: bool = True) -> Iterator[Service]:
+    """`bnlab serve --workers N` as a new user runs it, its output in folder/serve.log; stopped (with its workers).
+
+    On a database that has keys already (`key_expected=False`), it prints none: the service's key is then empty.
+    """
     port, log = free_port(), folder / "serve.log"
     with log.open("w") as output:
         command = [BNLAB, "serve", "--port", str(port), "--workers", str(workers)]
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 90
-        key = wait_for_key(log, process, deadline)
+        key = wait_for_line(log, process, deadline, FIRST_KEY) if key_expected else ""
+        wait_for_line(log, process, deadline, UP)
         url = f"http://127.0.0.1:{port}"
         wait_until_ready(url, deadline)
         yield Service(url, key, env)
@@ -90,10 +98,10 @@ def serving(env: dict[str, str], folder: Path, workers: int = 2) -> Iterator[Ser
 
 
 @contextlib.contextmanager
-def embedded_service(folder: Path, workers: int = 1) -> Iterator[Service]:
+def embedded_service(folder: Path, workers: int = 1, key_expected: bool = True) -> Iterator[Service]:
     """`bnlab serve` on the embedded default, its data and log in `folder`."""
     for env in backend_env("embedded", folder):
-        with serving(env, folder, workers) as running:
+        with serving(env, folder, workers, key_expected) as running:
             yield running
 
 
