@@ -3,6 +3,7 @@
 import inspect
 import pathlib
 import re
+import tomllib
 
 import torch
 
@@ -49,3 +50,11 @@ def test_bn_never_calls_torch_batch_norm_kernels():
     forbidden = re.compile(r"torch\.(nn\.functional\.)?batch_norm|native_batch_norm|aten\.\w*batch_norm|cudnn_batch")
     for path in pathlib.Path(bn.__file__).parent.glob("*.py"):
         assert not forbidden.search(path.read_text()), path.name
+
+
+def test_bn_ships_its_type_annotations_to_type_checkers():
+    """PEP 561: the py.typed marker, in the package and in what setuptools puts into a wheel."""
+    root = pathlib.Path(bn.__file__).parent
+    project = tomllib.loads((root.parent / "pyproject.toml").read_text())
+    assert (root / "py.typed").is_file()
+    assert "py.typed" in project["tool"]["setuptools"]["package-data"]["bn"]
