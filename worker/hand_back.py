@@ -14,7 +14,9 @@ import threading
 from billiard.process import active_children
 from celery.signals import worker_shutting_down
 
-HAND_BACK = signal.SIGUSR2  # free in pool children: billiard takes SIGUSR1 for soft time limits
+# Ignored by default, so a child that has run no task yet (no handler) lives on; billiard takes SIGUSR1 for soft time
+# limits and makes SIGUSR2 and the like exit a child. Only a socket given an owner (F_SETOWN) sends it otherwise.
+HAND_BACK = signal.SIGURG
 
 requested = threading.Event()
 

@@ -65,3 +65,12 @@ def assert_as_if_never_interrupted(backend, job_id, spec: dict, tmp_path) -> Non
     resumed = {key: value for key, value in backend.points(job_id).items() if key[0] not in WALL_CLOCK}
     assert resumed == {(name, step): value for step, name, value in reference.deterministic()}
     assert len(reference.deterministic()) == len(resumed)
+
+
+def test_a_stopped_idle_worker_loses_no_pool_process_on_the_way(backend):
+    """The hand-back signal reaches children that never ran a job too: it must not kill them (billiard would
+    then start a replacement and wait for it before exiting)."""
+    with running_worker(backend, "idle") as idle:
+        backend.until(lambda _: "ready." in idle.log() and idle.pool_children(), "the worker and its pool up")
+        assert idle.stop() == 0
+    assert "exited with" not in idle.log(), idle.log()
