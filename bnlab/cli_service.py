@@ -88,7 +88,8 @@ def up(factory, host: str, port: int) -> None:
 
 
 def stop(workers: subprocess.Popen) -> None:
-    """Warm shutdown first (running jobs finish their step); a job cut short is re-queued by its lease."""
+    """Warm shutdown first: running jobs are handed back at their next step (worker/hand_back.py); workers still
+    there after STOP_WAIT_S are killed, and their jobs wait for their lease."""
     workers.terminate()
     try:
         workers.wait(timeout=STOP_WAIT_S)

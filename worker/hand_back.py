@@ -27,10 +27,8 @@ def connect() -> None:
 
 
 def listen() -> None:
-    """At the start of each task, in the process that trains: the signal only raises the flag the reporter polls.
-
-    Not at the child's start: billiard resets every signal to "exit" after its initializer has run.
-    """
+    """At the start of each task, in the process that trains: the signal only raises the flag the reporter polls
+    (before its first task a child keeps the default, ignoring it)."""
     signal.signal(HAND_BACK, lambda *_: requested.set())
 
 
