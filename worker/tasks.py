@@ -20,6 +20,8 @@ def train_job(self, job_id: str) -> None:
     from worker.job import run_job  # torch loads here, in the pool's child, never in the parent that forks (rule 11)
 
     hand_back.listen()
+    if hand_back.requested.is_set():  # a message this stopping worker had prefetched: for the next worker
+        raise Reject("this worker is stopping", requeue=True)
     try:
         run_job(UUID(job_id), f"{self.request.hostname}:{os.getpid()}", settings)
     except DatabaseUnavailable as error:  # not acknowledged as done: the message goes back to the queue

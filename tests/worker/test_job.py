@@ -4,6 +4,7 @@ Database blips are injected into the store functions the worker calls: the write
 """
 
 import math
+import threading
 import time
 from datetime import timedelta
 
@@ -155,3 +156,20 @@ def test_a_claim_the_database_never_answers_hands_the_message_back(backend, monk
         tasks.train_job(str(job_id))
     assert rejected.value.requeue is True
     assert (backend.job(job_id).status, backend.job(job_id).attempts) == ("queued", 0)
+
+
+@pytest.mark.slow
+def test_a_message_taken_while_the_worker_stops_goes_back_to_the_broker_unclaimed(backend, monkeypatch):
+    """A stopping worker may still be handed a message it prefetched (the job it just handed back, say): it must
+    not claim it only to hand it back a step later."""
+    monkeypatch.setenv("BNLAB_DATA_DIR", str(backend.settings.data_dir))  # in case worker.tasks loads only now
+    from worker import hand_back, tasks
+
+    monkeypatch.setattr(tasks, "settings", backend.settings)
+    monkeypatch.setattr(hand_back, "requested", threading.Event())
+    hand_back.requested.set()
+    job_id = backend.create(**SMALL)
+    with pytest.raises(Reject) as rejected:
+        tasks.train_job(str(job_id))
+    assert rejected.value.requeue is True
+    assert (backend.job(job_id).status, backend.job(job_id).attempts, backend.job(job_id).worker) == ("queued", 0, None)
