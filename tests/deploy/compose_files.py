@@ -1,11 +1,14 @@
 """The deployment files as the checks read them: the compose file's services, the Dockerfile's steps, the README's
 commands."""
 
+import os
 import re
 import shlex
 from pathlib import Path
 
 import yaml
+
+from tests.bnlab.conftest import bnlab
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -54,3 +57,11 @@ def interpolated() -> set[str]:
 def env_example_names() -> set[str]:
     """The variables .env.example documents, set or commented out."""
     return set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", ENV_EXAMPLE.read_text(), flags=re.M))
+
+
+def assert_bnlab_command(argv: list[str]) -> None:
+    """`argv` is a command of the installed `bnlab` entry point, its options as they stand: with --help appended
+    the real console script parses them all (an unknown command or option exits 2) and runs nothing."""
+    assert argv[0] == "bnlab", f"{argv} does not start with the bnlab entry point"
+    result = bnlab(*argv[1:], "--help", env=os.environ)
+    assert result.returncode == 0, f"{argv}: {result.stderr.strip()}"

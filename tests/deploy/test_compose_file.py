@@ -2,7 +2,6 @@
 valid against the Compose Specification, every command a real entry point of bnlab, every setting documented."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,10 +10,10 @@ import pytest
 import yaml
 
 from contracts.settings import Settings
-from tests.bnlab.conftest import bnlab
 from tests.deploy.compose_files import (
     COMPOSE,
     ENV_EXAMPLE,
+    assert_bnlab_command,
     bnlab_services,
     compose_commands,
     env_example_names,
@@ -29,14 +28,6 @@ def validate(compose_file: Path) -> subprocess.CompletedProcess:
     """check-jsonschema with the Compose Specification's schema that it ships (no network needed)."""
     command = [str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.compose-spec", str(compose_file)]
     return subprocess.run(command, capture_output=True, text=True)
-
-
-def assert_bnlab_command(argv: list[str]) -> None:
-    """`argv` is a command of the installed `bnlab` entry point, its options as they stand: with --help appended
-    the real console script parses them all (an unknown command or option exits 2) and runs nothing."""
-    assert argv[0] == "bnlab", f"{argv} does not start with the bnlab entry point"
-    result = bnlab(*argv[1:], "--help", env=os.environ)
-    assert result.returncode == 0, f"{argv}: {result.stderr.strip()}"
 
 
 def test_the_compose_file_follows_the_compose_specification():

@@ -4,8 +4,7 @@ installs bnlab with the README's own command, runs unprivileged, and bakes in no
 import json
 import re
 
-from tests.deploy.compose_files import ROOT, dockerfile_steps, readme_blocks
-from tests.deploy.test_compose_file import assert_bnlab_command
+from tests.deploy.compose_files import ROOT, assert_bnlab_command, dockerfile_steps, readme_blocks
 
 SECRET = re.compile(r"PASSWORD|TOKEN|SECRET|_KEY\b", re.I)
 
