@@ -13,9 +13,9 @@ Evaluation uses the whole batch, exactly like BatchNorm: the running statistics,
 own when `track_running_stats=False`.
 """
 
-import torch
 from torch import Tensor
 
+from bn import _paths
 from bn import functional as F
 from bn._base import BatchNormBase
 from bn._stats import values_per_channel
@@ -51,18 +51,19 @@ class _GhostBatchNorm(BatchNormBase):
         """Training: each virtual batch normalized (and averaged into the running stats) on its own."""
         if not self.training:
             return super()._normalize(input, running_mean, running_var, use_batch_stats, factor)
-        outputs = [
-            F.batch_norm(chunk, running_mean, running_var, self.weight, self.bias, True, factor, self.eps)
-            for chunk in self._virtual_batches(input)
-        ]
-        return torch.cat(outputs)
+        F.check_batch_norm_args(input, running_mean, running_var, self.weight, self.bias, True, factor, self.eps)
+        sizes = self._virtual_batch_sizes(input)
+        weight, bias, eps = self.weight, self.bias, self.eps
+        return _paths.train(input, weight, bias, running_mean, running_var, factor, eps, group_sizes=sizes)
 
-    def _virtual_batches(self, input: Tensor) -> list[Tensor]:
-        """Chunks of `virtual_batch_size` along dim 0; a last one with one value per channel joins the previous."""
-        chunks = list(input.split(self.virtual_batch_size))
-        if len(chunks) > 1 and values_per_channel(chunks[-1]) == 1:
-            chunks[-2:] = [torch.cat(chunks[-2:])]
-        return chunks
+    def _virtual_batch_sizes(self, input: Tensor) -> list[int]:
+        """Samples per virtual batch along dim 0; a last one with one value per channel joins the previous."""
+        full, rest = divmod(input.size(0), self.virtual_batch_size)
+        sizes = [self.virtual_batch_size] * full + ([rest] if rest else [])
+        values_per_sample = values_per_channel(input) // max(input.size(0), 1)
+        if len(sizes) > 1 and rest * values_per_sample == 1:
+            sizes[-2:] = [sizes[-2] + rest]
+        return sizes
 
 
 def _check_virtual_batch_size(virtual_batch_size) -> None:

@@ -21,10 +21,9 @@ Evaluation is plain batch norm with the running statistics, which are always tra
 import torch
 from torch import Tensor
 
+from bn import _paths
 from bn import functional as F
-from bn._autograd import BatchNormFunction
 from bn._base import BatchNormBase
-from bn._stats import batch_mean_var, values_per_channel
 
 
 class _BatchRenorm(BatchNormBase):
@@ -54,13 +53,10 @@ class _BatchRenorm(BatchNormBase):
         if not use_batch_stats:
             return super()._normalize(input, running_mean, running_var, use_batch_stats, factor)
         F.check_batch_norm_args(input, running_mean, running_var, self.weight, self.bias, True, factor, self.eps)
-        mean, var = batch_mean_var(input)
+        mean, var = _paths.batch_mean_var(input)
         r, d = self._corrections(mean, var, running_mean, running_var)
         weight, bias = self._effective_affine(r, d)
-        count = values_per_channel(input)
-        output, _, _ = BatchNormFunction.apply(input, weight, bias, mean, var, self.eps, count, None)
-        F.update_running_stats(running_mean, running_var, mean, var, count, factor)
-        return output
+        return _paths.train(input, weight, bias, running_mean, running_var, factor, self.eps, stats=(mean, var))
 
     def _corrections(
         self, mean: Tensor, var: Tensor, running_mean: Tensor, running_var: Tensor

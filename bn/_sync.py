@@ -4,11 +4,12 @@ import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
+from bn import _paths
 from bn import functional as F
 from bn._autograd import BatchNormFunction
 from bn._base import BatchNormBase
 from bn._kinds import TORCH_AND_BN
-from bn._stats import batch_mean_var, merge_mean_var, values_per_channel
+from bn._stats import merge_mean_var, values_per_channel
 
 # Plain batch norms only: bn's variants (ghost, renorm) would silently lose their behaviour.
 CONVERTIBLE = (nn.modules.batchnorm._BatchNorm, *(ours for _, ours in TORCH_AND_BN))
@@ -70,7 +71,7 @@ class SyncBatchNorm(BatchNormBase):
                 "and 1 value per channel over the whole process group"
             )
         output, _, _ = BatchNormFunction.apply(input, self.weight, self.bias, mean, var, self.eps, count, group)
-        F.update_running_stats(running_mean, running_var, mean, var, count, factor)
+        _paths.update_running_stats(running_mean, running_var, mean, var, count, factor)
         return output
 
     def _sync_group(self):
@@ -109,7 +110,7 @@ def _to_sync(cls, module: nn.Module, process_group) -> SyncBatchNorm:
 
 def global_mean_var(input: Tensor, group) -> tuple[Tensor, Tensor, int]:
     """Every rank's (count, mean, var) gathered and merged: the same global mean, biased var and count everywhere."""
-    mean, var = batch_mean_var(input)
+    mean, var = _paths.batch_mean_var(input)
     count = torch.full((1,), values_per_channel(input), dtype=mean.dtype, device=mean.device)
     local = torch.cat([count, mean, var])
     gathered = [torch.empty_like(local) for _ in range(dist.get_world_size(group))]

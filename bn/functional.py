@@ -3,8 +3,8 @@
 import torch
 from torch import Tensor
 
-from bn._autograd import BatchNormFunction, normalize_affine
-from bn._stats import LOW_PRECISION, values_per_channel
+from bn import _paths
+from bn._stats import LOW_PRECISION
 
 __all__ = ["batch_norm"]
 
@@ -29,22 +29,8 @@ def batch_norm(
     """
     check_batch_norm_args(input, running_mean, running_var, weight, bias, training, momentum, eps)
     if not training:
-        return normalize_affine(input, weight, bias, running_mean, torch.rsqrt(running_var + eps))
-    output, mean, var = BatchNormFunction.apply(input, weight, bias, None, None, eps, None, None)
-    update_running_stats(running_mean, running_var, mean, var, values_per_channel(input), momentum)
-    return output
-
-
-def update_running_stats(running_mean, running_var, mean, var, count, momentum) -> None:
-    """running = (1 - m) * running + m * batch, with the unbiased batch variance; skipped if empty."""
-    if count == 0:
-        return
-    with torch.no_grad():
-        if running_mean is not None:
-            running_mean.mul_(1 - momentum).add_(mean.to(running_mean.dtype), alpha=momentum)
-        if running_var is not None:
-            unbiased = momentum * count / max(count - 1, 1)
-            running_var.mul_(1 - momentum).add_(var.to(running_var.dtype), alpha=unbiased)
+        return _paths.infer(input, weight, bias, running_mean, running_var, eps)
+    return _paths.train(input, weight, bias, running_mean, running_var, momentum, eps)
 
 
 def check_batch_norm_args(

@@ -5,6 +5,7 @@ import torch
 from torch.func import functional_call
 
 import bn
+from bn import kernels
 
 # (bn class, torch class, input shape)
 PAIRS = [
@@ -14,6 +15,17 @@ PAIRS = [
     (bn.BatchNorm3d, torch.nn.BatchNorm3d, (4, 5, 3, 2, 3)),
 ]
 PAIR_IDS = ["1d-2D", "1d-3D", "2d", "3d"]
+
+
+@pytest.fixture(autouse=True, params=["kernel", "reference"])
+def bn_path(request):
+    """Every bn test runs twice: on the C++ kernels (which must have been built) and on the tensor-op reference."""
+    if request.param == "reference":
+        with kernels.reference_only():
+            yield request.param
+        return
+    assert kernels.ops() is not None, "bn's C++ kernels did not build: see the warning above"
+    yield request.param
 
 
 @pytest.fixture(autouse=True)

@@ -50,6 +50,21 @@ def test_bn_never_calls_torch_batch_norm_kernels():
     forbidden = re.compile(r"torch\.(nn\.functional\.)?batch_norm|native_batch_norm|aten\.\w*batch_norm|cudnn_batch")
     for path in pathlib.Path(bn.__file__).parent.glob("*.py"):
         assert not forbidden.search(path.read_text()), path.name
+    forbidden_in_cpp = re.compile(r"at::(native::|native_)?\w*batch_norm|cudnn|miopen")
+    sources = list(pathlib.Path(bn.__file__).parent.glob("csrc/*"))
+    assert sources
+    for path in sources:
+        assert not forbidden_in_cpp.search(path.read_text()), path.name
+
+
+def test_bn_ships_its_kernel_sources():
+    """The C++ kernels compile on first use, so a wheel must carry their sources."""
+    root = pathlib.Path(bn.__file__).parent
+    project = tomllib.loads((root.parent / "pyproject.toml").read_text())
+    shipped = project["tool"]["setuptools"]["package-data"]["bn"]
+    assert {path.relative_to(root).as_posix() for path in root.glob("csrc/*")} == {
+        path.relative_to(root).as_posix() for pattern in shipped for path in root.glob(pattern) if "csrc" in pattern
+    }
 
 
 def test_bn_ships_its_type_annotations_to_type_checkers():

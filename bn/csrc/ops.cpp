@@ -1,0 +1,161 @@
+// The bn:: operators torch dispatches to: their schemas, CPU kernels, and training's autograd.
+#include "kernels.h"
+#include "layout.h"
+
+#include <ATen/ATen.h>
+#include <torch/autograd.h>
+#include <torch/library.h>
+
+namespace bn {
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+bool present(const std::optional<at::Tensor>& tensor) { return tensor.has_value() && tensor->defined(); }
+
+at::ScalarType stat_type(const at::Tensor& input) {
+  return input.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+}
+
+std::vector<int64_t> reduce_dims(const at::Tensor& input) {
+  std::vector<int64_t> dims{0};
+  for (int64_t d = 2; d < input.dim(); ++d) dims.push_back(d);
+  return dims;
+}
+
+// Shape (1, C, 1, ...) that broadcasts a per-channel vector against `input`.
+std::vector<int64_t> channel_view(const at::Tensor& input) {
+  std::vector<int64_t> shape(input.dim(), 1);
+  shape[1] = input.size(1);
+  return shape;
+}
+
+// Double backward (create_graph=True): the backward as differentiable ATen ops, the statistics
+// recomputed from x inside the graph so that second derivatives see their dependence on x.
+std::tuple<at::Tensor, at::Tensor, at::Tensor> differentiable_backward(
+    const at::Tensor& grad_output, const at::Tensor& input, const at::Tensor& weight,
+    const std::vector<int64_t>& bounds, double eps) {
+  const auto dims = reduce_dims(input);
+  const auto shape = channel_view(input);
+  std::vector<at::Tensor> dxs;
+  at::Tensor dweight, dbias;
+  for (size_t g = 0; g + 1 < bounds.size(); ++g) {
+    const at::Tensor x = input.narrow(0, bounds[g], bounds[g + 1] - bounds[g]).to(stat_type(input));
+    const at::Tensor dy = grad_output.narrow(0, bounds[g], bounds[g + 1] - bounds[g]).to(x.scalar_type());
+    const int64_t count = x.numel() / std::max<int64_t>(x.size(1), 1);
+    if (count == 0) {
+      dxs.push_back(dy.to(input.scalar_type()));
+      continue;
+    }
+    const auto [var, mean] = at::var_mean(x, dims, /*correction=*/0, /*keepdim=*/true);
+    const at::Tensor invstd = at::rsqrt(var + eps), xmu = x - mean;
+    const at::Tensor sum_dy = dy.sum(dims, true), sum_dy_xmu = (dy * xmu).sum(dims, true);
+    const at::Tensor k = weight.defined() ? invstd * weight.view(shape) : invstd;
+    dxs.push_back((k * dy - xmu * (k * invstd * invstd * sum_dy_xmu / count) - k * sum_dy / count).to(input.scalar_type()));
+    const at::Tensor dw = (sum_dy_xmu * invstd).flatten(), db = sum_dy.flatten();
+    dweight = dweight.defined() ? dweight + dw : dw;
+    dbias = dbias.defined() ? dbias + db : db;
+  }
+  return {at::cat(dxs), dweight, dbias};
+}
+
+// y = normalize(x) with given (G, C) statistics; backward by the closed form (or as ATen ops when
+// a graph of the backward is wanted). The statistics themselves are constants here.
+struct NormalizeFunction : public torch::autograd::Function<NormalizeFunction> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& input, const std::optional<at::Tensor>& weight,
+                            const std::optional<at::Tensor>& bias, const at::Tensor& mean, const at::Tensor& invstd,
+                            const std::vector<int64_t>& bounds, double eps) {
+    ctx->save_for_backward({input, weight.value_or(at::Tensor()), mean, invstd});
+    ctx->saved_data["bounds"] = bounds;
+    ctx->saved_data["eps"] = eps;
+    ctx->saved_data["weight"] = present(weight);
+    ctx->saved_data["bias"] = present(bias) ? static_cast<int64_t>(bias->scalar_type()) : int64_t{-1};
+    return normalize(input, weight, bias, mean, invstd, bounds);
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor &input = saved[0], &weight = saved[1];
+    const auto bounds = ctx->saved_data["bounds"].toIntVector();
+    const bool has_weight = ctx->saved_data["weight"].toBool();
+    const int64_t bias_type = ctx->saved_data["bias"].toInt();
+    // Edges exist only for the tensors given: input, then weight and bias if present.
+    const std::array<bool, 3> needed{ctx->needs_input_grad(0), has_weight && ctx->needs_input_grad(1),
+                                     bias_type >= 0 && ctx->needs_input_grad(has_weight ? 2 : 1)};
+    auto [dx, dweight, dbias] =
+        at::GradMode::is_enabled()
+            ? differentiable_backward(grads[0], input, weight, bounds, ctx->saved_data["eps"].toDouble())
+            : normalize_backward(grads[0], input, weight, saved[2], saved[3], bounds, needed);
+    if (needed[1]) dweight = dweight.to(weight.scalar_type());
+    if (needed[2]) dbias = dbias.to(static_cast<at::ScalarType>(bias_type));
+    return {needed[0] ? dx : at::Tensor(), needed[1] ? dweight : at::Tensor(), needed[2] ? dbias : at::Tensor(),
+            at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+// Mean, variance and inverse std the batch is normalized with: its own per group, or the given ones.
+std::tuple<at::Tensor, at::Tensor, at::Tensor> training_statistics(
+    const at::Tensor& x, const std::optional<at::Tensor>& mean, const std::optional<at::Tensor>& var,
+    const std::vector<int64_t>& bounds, double eps) {
+  if (present(mean) != present(var)) TORCH_CHECK(false, "bn: pass both mean and var, or neither");
+  if (present(mean)) {
+    TORCH_CHECK(bounds.size() == 2, "bn: given statistics normalize the batch as one group");
+    const at::Tensor m = mean->to(stat_type(x)).view({1, -1}), v = var->to(stat_type(x)).view({1, -1});
+    return {m, v, at::rsqrt(v + eps)};
+  }
+  return batch_stats(x, bounds, eps);
+}
+
+template <bool kAutograd>
+at::Tensor batch_norm_training(const at::Tensor& input, const std::optional<at::Tensor>& weight,
+                               const std::optional<at::Tensor>& bias, const std::optional<at::Tensor>& mean,
+                               const std::optional<at::Tensor>& var, const std::optional<at::Tensor>& running_mean,
+                               const std::optional<at::Tensor>& running_var, c10::IntArrayRef group_sizes,
+                               double momentum, double eps) {
+  const at::Tensor x = kernel_format(input);
+  const auto bounds = group_bounds(group_sizes.vec(), x.size(0));
+  const auto [batch_mean, batch_var, invstd] = training_statistics(x, mean, var, bounds, eps);
+  update_running_stats(running_mean, running_var, batch_mean, batch_var, bounds, layout_of(x).spatial, momentum);
+  if constexpr (kAutograd) return NormalizeFunction::apply(x, weight, bias, batch_mean, invstd, bounds, eps);
+  return normalize(x, weight, bias, batch_mean, invstd, bounds);
+}
+
+at::Tensor batch_norm_inference(const at::Tensor& input, const std::optional<at::Tensor>& weight,
+                                const std::optional<at::Tensor>& bias, const at::Tensor& running_mean,
+                                const at::Tensor& running_var, double eps) {
+  const at::Tensor x = kernel_format(input);
+  const auto type = stat_type(x);
+  const at::Tensor mean = running_mean.to(type).view({1, -1});
+  const at::Tensor invstd = at::rsqrt(running_var.to(type) + eps).view({1, -1});
+  return normalize(x, weight, bias, mean, invstd, {0, x.size(0)});
+}
+
+std::tuple<at::Tensor, at::Tensor> batch_mean_var(const at::Tensor& input) {
+  const at::Tensor x = kernel_format(input);
+  const auto [mean, var, invstd] = batch_stats(x, {0, x.size(0)}, 1.0);
+  return {mean.view({-1}), var.view({-1})};
+}
+
+}  // namespace
+
+TORCH_LIBRARY(bn, m) {
+  m.def(
+      "batch_norm_training(Tensor input, Tensor? weight, Tensor? bias, Tensor? mean, Tensor? var, "
+      "Tensor(a!)? running_mean, Tensor(b!)? running_var, int[] group_sizes, float momentum, float eps) -> Tensor");
+  m.def(
+      "batch_norm_inference(Tensor input, Tensor? weight, Tensor? bias, Tensor running_mean, Tensor running_var, "
+      "float eps) -> Tensor");
+  m.def("batch_mean_var(Tensor input) -> (Tensor, Tensor)");
+}
+
+TORCH_LIBRARY_IMPL(bn, CPU, m) {
+  m.impl("batch_norm_training", &batch_norm_training<false>);
+  m.impl("batch_norm_inference", &batch_norm_inference);
+  m.impl("batch_mean_var", &batch_mean_var);
+}
+
+TORCH_LIBRARY_IMPL(bn, Autograd, m) { m.impl("batch_norm_training", &batch_norm_training<true>); }
+
+}  // namespace bn
