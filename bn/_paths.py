@@ -18,7 +18,7 @@ KERNEL_DTYPES = (torch.float32, torch.float64, *LOW_PRECISION)
 
 def kernels_for(input: Tensor):
     """torch.ops.bn when its CPU kernels can take `input`, else None."""
-    if input.device.type != "cpu" or input.dtype not in KERNEL_DTYPES or torch.compiler.is_compiling():
+    if not input.is_cpu or input.dtype not in KERNEL_DTYPES or torch.compiler.is_compiling():
         return None
     return kernels.ops()
 

@@ -53,6 +53,11 @@ class _BatchRenorm(BatchNormBase):
         if not use_batch_stats:
             return super()._normalize(input, running_mean, running_var, use_batch_stats, factor)
         F.check_batch_norm_args(input, running_mean, running_var, self.weight, self.bias, True, factor, self.eps)
+        ops = _paths.kernels_for(input)
+        if ops is not None:
+            rmax, dmax = warmup_limits(self.rmax, self.dmax, self.warmup, self.num_batches_tracked - 1, torch.float64)
+            args = (running_mean, running_var, float(rmax), float(dmax), factor, self.eps)
+            return ops.batch_renorm_training.default(input, self.weight, self.bias, *args)
         mean, var = _paths.batch_mean_var(input)
         r, d = self._corrections(mean, var, running_mean, running_var)
         weight, bias = self._effective_affine(r, d)

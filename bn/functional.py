@@ -46,24 +46,15 @@ def check_batch_norm_args(
         raise NotImplementedError(
             f'"batch_norm" not implemented for {input.dtype}: pass a floating-point input, e.g. input.float()'
         )
-    if training and check_batch_size:
-        verify_batch_size(input.size())
+    if training and check_batch_size and input.numel() == input.size(1) != 0:  # one value per channel
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.size()}")
     check_eps(eps, training)
     check_momentum(momentum)
-    check_channel_tensors(input, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias)
+    check_channel_tensors(input, (running_mean, running_var, weight, bias))
     if not training:
         for name, tensor in (("running_mean", running_mean), ("running_var", running_var)):
             if tensor is None:
                 raise RuntimeError(f"{name} must be defined in evaluation mode")
-
-
-def verify_batch_size(size: torch.Size) -> None:
-    """Training needs more than one value per channel, or the variance is undefined."""
-    values = size[0]
-    for extent in size[2:]:
-        values *= extent
-    if values == 1:
-        raise ValueError(f"Expected more than 1 value per channel when training, got input size {size}")
 
 
 def check_eps(eps: float, training: bool) -> None:
@@ -82,11 +73,14 @@ def check_momentum(momentum: float | None) -> None:
         )
 
 
-def check_channel_tensors(input: Tensor, **tensors: Tensor | None) -> None:
-    """Each per-channel tensor has C elements and a dtype the input can be combined with."""
-    channels = input.size(1)
-    for name, tensor in tensors.items():
-        if tensor is None:
+CHANNEL_TENSORS = ("running_mean", "running_var", "weight", "bias")
+
+
+def check_channel_tensors(input: Tensor, tensors: tuple[Tensor | None, ...]) -> None:
+    """Each per-channel tensor (CHANNEL_TENSORS, in order) has C elements and a dtype the input can be combined with."""
+    channels, dtype = input.size(1), input.dtype
+    for name, tensor in zip(CHANNEL_TENSORS, tensors, strict=True):
+        if tensor is None or (tensor.dtype == dtype and tensor.numel() == channels):
             continue
         if tensor.numel() != channels:
             raise RuntimeError(f"{name} should contain {channels} elements not {tensor.numel()}")

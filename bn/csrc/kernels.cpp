@@ -147,6 +147,19 @@ void normalize_samples(const T* x, T* y, const Layout& l, const std::vector<int6
   }
 }
 
+// output = input * scale + shift with (G, C) coefficients, samples split across threads.
+template <typename T, typename S>
+void apply_affine(const at::Tensor& input, at::Tensor& output, const std::vector<int64_t>& bounds, const S* scale,
+                  const S* shift) {
+  const Layout l = layout_of(input);
+  const T* x = input.const_data_ptr<T>();
+  T* y = output.mutable_data_ptr<T>();
+  const int64_t per_sample = std::max<int64_t>(l.channels * l.spatial, 1);
+  at::parallel_for(0, l.batch, std::max<int64_t>(kGrain / per_sample, 1), [&](int64_t n0, int64_t n1) {
+    normalize_samples(x, y, l, bounds, scale, shift, n0, n1);
+  });
+}
+
 // sum(dy) and sum(dy * (x - mean)) of one (group, channel), then dx from them.
 struct GradSums {
   double dy = 0, dy_xmu = 0;
@@ -278,51 +291,89 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> batch_stats(
 at::Tensor normalize(const at::Tensor& input, const std::optional<at::Tensor>& weight,
                      const std::optional<at::Tensor>& bias, const at::Tensor& mean, const at::Tensor& invstd,
                      const std::vector<int64_t>& bounds) {
-  const Layout l = layout_of(input);
-  at::Tensor output = at::empty_like(input);
   const auto type = stat_type(input);
   const at::Tensor w = channel_values(weight, type), b = channel_values(bias, type);
   const at::Tensor m = mean.contiguous(), k = invstd.contiguous();
+  at::Tensor output = at::empty_like(input);
   BN_DISPATCH(input.scalar_type(), "bn::normalize", [&] {
     using S = at::opmath_type<scalar_t>;
-    const Affine<S> a{m.const_data_ptr<S>(), k.const_data_ptr<S>(), data_or_null<S>(w), data_or_null<S>(b), l.channels};
+    const Affine<S> a{m.const_data_ptr<S>(), k.const_data_ptr<S>(), data_or_null<S>(w), data_or_null<S>(b), m.size(1)};
     std::vector<S> scale(m.numel()), shift(m.numel());
     for (int64_t g = 0; g < m.size(0); ++g) {
-      for (int64_t c = 0; c < l.channels; ++c) scale[g * l.channels + c] = a.scale(g, c), shift[g * l.channels + c] = a.shift(g, c);
+      for (int64_t c = 0; c < m.size(1); ++c) scale[g * m.size(1) + c] = a.scale(g, c), shift[g * m.size(1) + c] = a.shift(g, c);
     }
-    const scalar_t* x = input.const_data_ptr<scalar_t>();
-    scalar_t* y = output.mutable_data_ptr<scalar_t>();
-    const int64_t per_sample = std::max<int64_t>(l.channels * l.spatial, 1);
-    at::parallel_for(0, l.batch, std::max<int64_t>(kGrain / per_sample, 1), [&](int64_t n0, int64_t n1) {
-      normalize_samples(x, y, l, bounds, scale.data(), shift.data(), n0, n1);
-    });
+    apply_affine<scalar_t, S>(input, output, bounds, scale.data(), shift.data());
   });
   return output;
+}
+
+at::Tensor normalize_running(const at::Tensor& input, const std::optional<at::Tensor>& weight,
+                             const std::optional<at::Tensor>& bias, const at::Tensor& running_mean,
+                             const at::Tensor& running_var, double eps) {
+  const auto type = stat_type(input);
+  const at::Tensor w = channel_values(weight, type), b = channel_values(bias, type);
+  const at::Tensor m = channel_values(running_mean, type), v = channel_values(running_var, type);
+  at::Tensor output = at::empty_like(input);
+  BN_DISPATCH(input.scalar_type(), "bn::normalize_running", [&] {
+    using S = at::opmath_type<scalar_t>;
+    const S *mean = m.const_data_ptr<S>(), *var = v.const_data_ptr<S>();
+    const S *gamma = data_or_null<S>(w), *beta = data_or_null<S>(b);
+    std::vector<S> scale(m.numel()), shift(m.numel());
+    for (int64_t c = 0; c < m.numel(); ++c) {
+      const double k = (gamma ? gamma[c] : 1.0) / std::sqrt(static_cast<double>(var[c]) + eps);
+      scale[c] = static_cast<S>(k), shift[c] = static_cast<S>((beta ? beta[c] : 0.0) - mean[c] * k);
+    }
+    apply_affine<scalar_t, S>(input, output, {0, input.size(0)}, scale.data(), shift.data());
+  });
+  return output;
+}
+
+std::tuple<at::Tensor, at::Tensor> renorm_corrections(const at::Tensor& mean, const at::Tensor& var,
+                                                      const at::Tensor& running_mean, const at::Tensor& running_var,
+                                                      double rmax, double dmax, double eps) {
+  const auto type = mean.scalar_type();
+  const at::Tensor m = channel_values(running_mean, type), v = channel_values(running_var, type);
+  at::Tensor r = at::empty({mean.numel()}, mean.options()), d = at::empty({mean.numel()}, mean.options());
+  AT_DISPATCH_FLOATING_TYPES(type, "bn::renorm_corrections", [&] {
+    const scalar_t *batch_mean = mean.const_data_ptr<scalar_t>(), *batch_var = var.const_data_ptr<scalar_t>();
+    const scalar_t *running_m = m.const_data_ptr<scalar_t>(), *running_v = v.const_data_ptr<scalar_t>();
+    scalar_t *rs = r.mutable_data_ptr<scalar_t>(), *ds = d.mutable_data_ptr<scalar_t>();
+    for (int64_t c = 0; c < mean.numel(); ++c) {
+      const double sigma = std::sqrt(static_cast<double>(running_v[c]) + eps);
+      const double ratio = std::sqrt(static_cast<double>(batch_var[c]) + eps) / sigma;
+      rs[c] = static_cast<scalar_t>(std::clamp(ratio, 1.0 / rmax, rmax));
+      ds[c] = static_cast<scalar_t>(std::clamp((batch_mean[c] - static_cast<double>(running_m[c])) / sigma, -dmax, dmax));
+    }
+  });
+  return {r, d};
 }
 
 void update_running_stats(const std::optional<at::Tensor>& running_mean, const std::optional<at::Tensor>& running_var,
                           const at::Tensor& mean, const at::Tensor& var, const std::vector<int64_t>& bounds,
                           int64_t spatial, double momentum) {
-  const at::Tensor m = mean.to(at::kDouble).contiguous(), v = var.to(at::kDouble).contiguous();
-  const double *batch_mean = m.const_data_ptr<double>(), *batch_var = v.const_data_ptr<double>();
-  const int64_t channels = mean.size(1);
-  auto update = [&](const std::optional<at::Tensor>& running, const double* batch, bool unbias) {
+  auto update = [&](const std::optional<at::Tensor>& running, const at::Tensor& batch, bool unbias) {
     if (!running.has_value() || !running->defined()) return;
     TORCH_CHECK(running->is_contiguous(), "bn: running statistics must be contiguous");
-    BN_DISPATCH(running->scalar_type(), "bn::update_running_stats", [&] {
-      scalar_t* r = running->mutable_data_ptr<scalar_t>();
-      for (size_t g = 0; g + 1 < bounds.size(); ++g) {
-        const int64_t count = (bounds[g + 1] - bounds[g]) * spatial;
-        if (count == 0) continue;
-        const double factor = unbias ? momentum * count / std::max<int64_t>(count - 1, 1) : momentum;
-        for (int64_t c = 0; c < channels; ++c) {
-          r[c] = static_cast<scalar_t>(static_cast<double>(r[c]) * (1 - momentum) + batch[g * channels + c] * factor);
+    const at::Tensor values = batch.contiguous();
+    AT_DISPATCH_FLOATING_TYPES(values.scalar_type(), "bn::update_running_stats", [&] {
+      using B = scalar_t;
+      const B* stats = values.const_data_ptr<B>();
+      BN_DISPATCH(running->scalar_type(), "bn::update_running_stats", [&] {
+        scalar_t* r = running->mutable_data_ptr<scalar_t>();
+        for (size_t g = 0; g + 1 < bounds.size(); ++g) {
+          const int64_t count = (bounds[g + 1] - bounds[g]) * spatial, channels = running->numel();
+          if (count == 0) continue;
+          const double factor = unbias ? momentum * count / std::max<int64_t>(count - 1, 1) : momentum;
+          for (int64_t c = 0; c < channels; ++c) {
+            const double batch_value = static_cast<double>(stats[g * channels + c]);
+            r[c] = static_cast<scalar_t>(static_cast<double>(r[c]) * (1 - momentum) + batch_value * factor);
+          }
         }
-      }
+      });
     });
   };
-  update(running_mean, batch_mean, false);
-  update(running_var, batch_var, true);
+  update(running_mean, mean, false);
+  update(running_var, var, true);
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> normalize_backward(

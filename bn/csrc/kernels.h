@@ -25,6 +25,26 @@ at::Tensor normalize(
     const at::Tensor& invstd,
     const std::vector<int64_t>& bounds);
 
+// y = (x - running_mean[c]) / sqrt(running_var[c] + eps) * weight[c] + bias[c], as x * scale + shift.
+at::Tensor normalize_running(
+    const at::Tensor& input,
+    const std::optional<at::Tensor>& weight,
+    const std::optional<at::Tensor>& bias,
+    const at::Tensor& running_mean,
+    const at::Tensor& running_var,
+    double eps);
+
+// Batch renormalization's (1, C) corrections r = clip(sigma_B / sigma, 1/rmax, rmax) and
+// d = clip((mean_B - mean) / sigma, -dmax, dmax), sigma from the running variance, before its update.
+std::tuple<at::Tensor, at::Tensor> renorm_corrections(
+    const at::Tensor& mean,
+    const at::Tensor& var,
+    const at::Tensor& running_mean,
+    const at::Tensor& running_var,
+    double rmax,
+    double dmax,
+    double eps);
+
 // running = (1 - momentum) * running + momentum * batch, once per non-empty group in order, the
 // variance unbiased by the group's count of values per channel.
 void update_running_stats(
