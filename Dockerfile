@@ -3,7 +3,8 @@
 ARG BASE_IMAGE=debian:bookworm-slim
 
 FROM ${BASE_IMAGE} AS build
-RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-venv \
+# g++ compiles bn's C++ kernels here, once; the runtime image loads them and needs no compiler.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-venv g++ \
     && rm -rf /var/lib/apt/lists/*
 # Where pip finds the CPU build of torch that constraints.txt pins (PyPI's own torch is a CUDA build of GBs).
 ARG PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu
@@ -15,13 +16,16 @@ WORKDIR /opt/bnlab
 COPY . .
 # The README's install command, word for word (tests/deploy/test_image.py holds the two together).
 RUN python3 -m venv .venv && .venv/bin/pip install -q -c constraints.txt -e .
+ENV BNLAB_KERNEL_DIR=/opt/bnlab/.kernels
+RUN .venv/bin/python -m bn.kernels
 
 FROM ${BASE_IMAGE}
 RUN apt-get update && apt-get install -y --no-install-recommends python3 \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --user-group --create-home --home-dir /var/lib/bnlab bnlab
 COPY --from=build /opt/bnlab /opt/bnlab
-ENV PATH=/opt/bnlab/.venv/bin:$PATH BNLAB_DATA_DIR=/var/lib/bnlab/data PYTHONUNBUFFERED=1
+ENV PATH=/opt/bnlab/.venv/bin:$PATH BNLAB_DATA_DIR=/var/lib/bnlab/data BNLAB_KERNEL_DIR=/opt/bnlab/.kernels \
+    PYTHONUNBUFFERED=1
 USER bnlab
 WORKDIR /var/lib/bnlab
 EXPOSE 8000

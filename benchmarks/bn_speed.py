@@ -1,8 +1,11 @@
-"""bn's batch norm against torch's native kernel, same process, same shapes: time ratios and memory.
+"""bn's batch norm against torch's native kernel, same process, same shapes: time ratios, targets and memory.
 
-For each float32 shape: a training forward+backward and an eval forward, eager and under
-torch.compile (both sides compiled), and the bytes autograd saves for backward. Prints a table
-with bn/native ratios; lower is better, 1.00 is parity.
+For each float32 shape and thread count: a training forward+backward and an eval forward, eager and
+(at 1 thread) under torch.compile, bn and torch.nn.BatchNorm* timed alternately; the bytes autograd
+saves for backward; and ghost BN, batch renorm and SyncBatchNorm (one process) against plain bn.
+Times are CPU time at 1 thread (robust to other load on the machine), wall time at more. Lower
+ratios are better; 1.00 is parity. Each row says whether it meets the issue's target.
+`--reference` adds bn's tensor-op reference path, so the kernels' gain shows in the same run.
 """
 
 import argparse
@@ -12,16 +15,25 @@ import time
 import torch
 
 import bn
+from bn import kernels
 
-SHAPES = [(256, 1024), (128, 64, 16, 16), (64, 128, 32, 32), (32, 256, 8, 8)]
+SHAPES = [(60, 100), (100, 100), (256, 1024), (100, 25, 40), (64, 16, 32, 32), (128, 64, 16, 16), (64, 128, 32, 32)]
+LARGE = 2**18  # values from which a shape counts as large (the tighter training target)
+TARGETS = {"train": (1.3, 1.1), "eval": (1.1, 1.1), "compiled": (1.0, 1.0), "variant": (1.2, 1.2)}
 
 
-def layer_pair(shape):
-    """A bn layer and a torch layer for `shape`, same state."""
-    ours = bn.BatchNorm1d(shape[1]) if len(shape) == 2 else bn.BatchNorm2d(shape[1])
-    native = torch.nn.BatchNorm1d(shape[1]) if len(shape) == 2 else torch.nn.BatchNorm2d(shape[1])
-    native.load_state_dict(ours.state_dict())
-    return ours, native
+def layer_for(shape, library, **kwargs):
+    """A BatchNorm1d/2d of `library` (bn or torch.nn) for `shape`."""
+    cls = library.BatchNorm1d if len(shape) < 4 else library.BatchNorm2d
+    return cls(shape[1], **kwargs)
+
+
+def variants(shape):
+    """bn's variants at `shape`, each named, to time against plain bn."""
+    two_d = len(shape) == 4
+    ghost = (bn.GhostBatchNorm2d if two_d else bn.GhostBatchNorm1d)(shape[1], virtual_batch_size=max(shape[0] // 4, 2))
+    renorm = (bn.BatchRenorm2d if two_d else bn.BatchRenorm1d)(shape[1])
+    return {"ghost (4 virtual)": ghost, "renorm": renorm, "sync (1 process)": bn.SyncBatchNorm(shape[1])}
 
 
 def train_step(layer, x, grad):
@@ -35,27 +47,23 @@ def eval_step(layer, x, _grad):
         layer(x)
 
 
-def median_ms(step, layer, x, grad, repeats, inner):
-    """Median over `repeats` of the mean time of `inner` calls, after warm-up."""
-    for _ in range(3):
+def sample(step, layer, x, grad, inner, clock):
+    """Mean seconds of `inner` calls by `clock`."""
+    start = clock()
+    for _ in range(inner):
         step(layer, x, grad)
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(inner):
-            step(layer, x, grad)
-        samples.append((time.perf_counter() - start) / inner * 1e3)
-    return statistics.median(samples)
+    return (clock() - start) / inner
 
 
-def interleaved_ratio(step, ours, native, x, grad, repeats, inner):
-    """bn and native timed alternately, so drift in the machine hits both alike."""
-    times = {"bn": [], "native": []}
+def interleaved(step, layers, x, grad, repeats, clock):
+    """Median seconds per call of each layer, the layers timed in turn so that drift hits all alike."""
+    per_call = min(sample(step, layer, x, grad, 1, time.perf_counter) for layer in layers for _ in range(3))
+    inner = max(1, int(0.02 / max(per_call, 1e-7)))
+    times = [[] for _ in layers]
     for _ in range(repeats):
-        times["bn"].append(median_ms(step, ours, x, grad, 1, inner))
-        times["native"].append(median_ms(step, native, x, grad, 1, inner))
-    t_ours, t_native = statistics.median(times["bn"]), statistics.median(times["native"])
-    return t_ours, t_native, t_ours / t_native
+        for index, layer in enumerate(layers):
+            times[index].append(sample(step, layer, x, grad, inner, clock))
+    return [statistics.median(values) for values in times]
 
 
 def saved_bytes(layer, x):
@@ -71,45 +79,77 @@ def saved_bytes(layer, x):
     return sum(seen.values())
 
 
-def rows_for_shape(shape, compiled, repeats):
-    """Timing rows for one shape: train and eval, eager and (optionally) compiled."""
-    ours, native = layer_pair(shape)
-    x = torch.randn(shape).requires_grad_(True)
-    grad = torch.randn(shape)
-    inner = max(1, int(2e7 // x.numel()))
-    modes = [("eager", ours, native)]
-    if compiled:
-        modes.append(("compiled", torch.compile(ours), torch.compile(native)))
-    rows = []
-    for mode, a, b in modes:
-        for name, step in (("train fwd+bwd", train_step), ("eval fwd", eval_step)):
-            a.train(name.startswith("train")), b.train(name.startswith("train"))
-            rows.append((shape, mode, name, *interleaved_ratio(step, a, b, x, grad, repeats, inner)))
-    return rows, saved_bytes(ours, x), saved_bytes(native, x)
+def verdict(kind, shape, ratio):
+    """'ok' or 'MISS' against the target for this kind of row and size of shape."""
+    small, large = TARGETS[kind]
+    limit = large if torch.Size(shape).numel() >= LARGE else small
+    return f"<= {limit:.2f} {'ok' if ratio <= limit else 'MISS'}"
+
+
+class Table:
+    """Rows printed as they are measured, each with its ratio and verdict."""
+
+    def __init__(self):
+        print(f"{'threads':>7} {'shape':<18} {'row':<24} {'bn us':>10} {'base us':>10} {'ratio':>7}  target")
+
+    def row(self, threads, shape, name, ours, base, kind):
+        ratio = ours / base
+        print(
+            f"{threads:>7} {shape!s:<18} {name:<24} {ours * 1e6:10.1f} {base * 1e6:10.1f} {ratio:7.2f}  "
+            f"{verdict(kind, shape, ratio)}"
+        )
+
+
+def time_shape(table, shape, threads, args):
+    """Every row for one shape at one thread count."""
+    clock = time.process_time if threads == 1 else time.perf_counter
+    ours, native = layer_for(shape, bn), layer_for(shape, torch.nn)
+    x, grad = torch.randn(shape).requires_grad_(True), torch.randn(shape)
+    for name, step, kind in (("train fwd+bwd", train_step, "train"), ("eval fwd", eval_step, "eval")):
+        ours.train(kind == "train"), native.train(kind == "train")
+        t_ours, t_native = interleaved(step, [ours, native], x, grad, args.repeats, clock)
+        table.row(threads, shape, name, t_ours, t_native, kind)
+        if args.reference:
+            with kernels.reference_only():
+                (t_reference,) = interleaved(step, [ours], x, grad, args.repeats, clock)
+            table.row(threads, shape, f"{name} (reference)", t_reference, t_native, kind)
+        if args.compile and threads == 1:
+            compiled_ours, compiled_native = torch.compile(ours), torch.compile(native)
+            t_compiled, _ = interleaved(step, [compiled_ours, compiled_native], x, grad, args.repeats, clock)
+            table.row(threads, shape, f"{name} compiled", t_compiled, t_native, "compiled")
+    ours.train(), native.train()
+    for name, layer in variants(shape).items():
+        t_variant, t_plain = interleaved(train_step, [layer, ours], x, grad, args.repeats, clock)
+        table.row(threads, shape, f"train {name}", t_variant, t_plain, "variant")
+
+
+def print_memory():
+    """Bytes saved for backward, bn against native, at every shape."""
+    print(f"\n{'shape':<18} {'bn saved MB':>12} {'native saved MB':>16} {'bn/native':>10}")
+    for shape in SHAPES:
+        x = torch.randn(shape).requires_grad_(True)
+        ours, native = saved_bytes(layer_for(shape, bn), x), saved_bytes(layer_for(shape, torch.nn), x)
+        print(f"{shape!s:<18} {ours / 2**20:12.2f} {native / 2**20:16.2f} {ours / native:10.2f}")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7, help="timing samples per cell (median taken)")
-    parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile rows")
+    parser.add_argument("--threads", default="1,2", help="comma-separated thread counts")
+    parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True, help="torch.compile rows")
+    parser.add_argument("--reference", action="store_true", help="also time bn's tensor-op reference path")
+    parser.add_argument("--shapes", help="only these shape indices, e.g. 0,1 (default: all)")
     args = parser.parse_args()
     torch.manual_seed(0)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32")
-    print("bn/native: both sides in the same mode; bn/eager: bn against native eager (compiled rows)")
-    print(f"{'shape':<20} {'mode':<9} {'step':<14} {'bn ms':>9} {'native ms':>10} {'bn/native':>10} {'bn/eager':>9}")
-    memory = []
-    for shape in SHAPES:
-        rows, ours_bytes, native_bytes = rows_for_shape(shape, not args.no_compile, args.repeats)
-        memory.append((shape, ours_bytes, native_bytes))
-        native_eager = {name: t_native for _, mode, name, _, t_native, _ in rows if mode == "eager"}
-        for shape_, mode, name, t_ours, t_native, ratio in rows:
-            versus_eager = f"{t_ours / native_eager[name]:9.2f}" if mode == "compiled" else ""
-            print(f"{shape_!s:<20} {mode:<9} {name:<14} {t_ours:9.3f} {t_native:10.3f} {ratio:10.2f} {versus_eager}")
-    print(f"\n{'shape':<20} {'bn saved MB':>12} {'native saved MB':>16} {'bn/native':>10}")
-    for shape, ours_bytes, native_bytes in memory:
-        print(
-            f"{shape!s:<20} {ours_bytes / 2**20:12.2f} {native_bytes / 2**20:16.2f} {ours_bytes / native_bytes:10.2f}"
-        )
+    print(f"torch {torch.__version__}, float32, bn kernels {'on' if kernels.ops() else 'OFF'}")
+    print("base: torch's native BatchNorm (same mode, eager for compiled rows); plain bn for the variant rows")
+    table = Table()
+    shapes = SHAPES if not args.shapes else [SHAPES[int(i)] for i in args.shapes.split(",")]
+    for threads in (int(t) for t in args.threads.split(",")):
+        torch.set_num_threads(threads)
+        for shape in shapes:
+            time_shape(table, shape, threads, args)
+    print_memory()
 
 
 if __name__ == "__main__":
