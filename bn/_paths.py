@@ -26,16 +26,14 @@ def kernels_for(input: Tensor):
 def train(input, weight, bias, running_mean, running_var, momentum, eps, *, stats=None, group_sizes=None) -> Tensor:
     """Normalize with batch statistics and update the running ones.
 
-    `stats`: given (mean, var) to normalize with instead of the batch's (batch renorm);
+    `stats`: given (mean, var) to normalize with instead of the batch's (batch renorm's reference path: its
+    kernel is an op of its own);
     `group_sizes`: samples per virtual batch, each normalized with its own statistics (ghost BN).
     """
     ops = kernels_for(input)
     sizes = [input.size(0)] if group_sizes is None else list(group_sizes)
-    if ops is not None:
-        mean, var = (None, None) if stats is None else stats
-        return ops.batch_norm_training.default(
-            input, weight, bias, mean, var, running_mean, running_var, sizes, momentum, eps
-        )
+    if ops is not None and stats is None:
+        return ops.batch_norm_training.default(input, weight, bias, running_mean, running_var, sizes, momentum, eps)
     if len(sizes) > 1:
         chunks = input.split(sizes)
         return torch.cat([train(chunk, weight, bias, running_mean, running_var, momentum, eps) for chunk in chunks])

@@ -114,28 +114,14 @@ struct NormalizeFunction : public torch::autograd::Function<NormalizeFunction> {
   }
 };
 
-// Mean, variance and inverse std the batch is normalized with: its own per group, or the given ones.
-std::tuple<at::Tensor, at::Tensor, at::Tensor> training_statistics(
-    const at::Tensor& x, const std::optional<at::Tensor>& mean, const std::optional<at::Tensor>& var,
-    const std::vector<int64_t>& bounds, double eps) {
-  if (present(mean) != present(var)) TORCH_CHECK(false, "bn: pass both mean and var, or neither");
-  if (present(mean)) {
-    TORCH_CHECK(bounds.size() == 2, "bn: given statistics normalize the batch as one group");
-    const at::Tensor m = mean->to(stat_type(x)).view({1, -1}), v = var->to(stat_type(x)).view({1, -1});
-    return {m, v, at::rsqrt(v + eps)};
-  }
-  return batch_stats(x, bounds, eps);
-}
-
 template <bool kAutograd>
 at::Tensor batch_norm_training(const at::Tensor& input, const std::optional<at::Tensor>& weight,
-                               const std::optional<at::Tensor>& bias, const std::optional<at::Tensor>& mean,
-                               const std::optional<at::Tensor>& var, const std::optional<at::Tensor>& running_mean,
+                               const std::optional<at::Tensor>& bias, const std::optional<at::Tensor>& running_mean,
                                const std::optional<at::Tensor>& running_var, c10::IntArrayRef group_sizes,
                                double momentum, double eps) {
   const at::Tensor x = kernel_format(input);
   const auto bounds = group_bounds(group_sizes.vec(), x.size(0));
-  const auto [batch_mean, batch_var, invstd] = training_statistics(x, mean, var, bounds, eps);
+  const auto [batch_mean, batch_var, invstd] = batch_stats(x, bounds, eps);
   update_running_stats(running_mean, running_var, batch_mean, batch_var, bounds, layout_of(x).spatial, momentum);
   if constexpr (kAutograd) {
     return NormalizeFunction::apply(x, weight, bias, batch_mean, invstd, std::nullopt, std::nullopt, bounds, eps);
@@ -174,8 +160,8 @@ std::tuple<at::Tensor, at::Tensor> batch_mean_var(const at::Tensor& input) {
 
 TORCH_LIBRARY(bn, m) {
   m.def(
-      "batch_norm_training(Tensor input, Tensor? weight, Tensor? bias, Tensor? mean, Tensor? var, "
-      "Tensor(a!)? running_mean, Tensor(b!)? running_var, int[] group_sizes, float momentum, float eps) -> Tensor");
+      "batch_norm_training(Tensor input, Tensor? weight, Tensor? bias, Tensor(a!)? running_mean, "
+      "Tensor(b!)? running_var, int[] group_sizes, float momentum, float eps) -> Tensor");
   m.def(
       "batch_norm_inference(Tensor input, Tensor? weight, Tensor? bias, Tensor running_mean, Tensor running_var, "
       "float eps) -> Tensor");
