@@ -4,13 +4,11 @@ at a stop, running jobs handed back to the queue (worker/hand_back.py).
 """
 
 import logging
-import subprocess
-import sys
 import threading
 import time
 from functools import cache, partial
 
-from celery.signals import worker_init, worker_ready
+from celery.signals import worker_ready
 
 from contracts.settings import Settings
 from dispatch import Dispatcher, enqueue, make_celery
@@ -31,14 +29,6 @@ hand_back.connect()
 def dispatcher() -> Dispatcher:
     """This process's dispatcher, made on first use (so after the pool's fork, in a child)."""
     return Dispatcher(sessions_for(settings.resolved_database_url), partial(enqueue, app), settings)
-
-
-@worker_init.connect
-def _build_bn_kernels(**_: object) -> None:
-    """Pool children find bn's C++ kernels compiled, not compiling them in a job: built once here, before the pool
-    starts, by a child process (this one imports no torch, rule 11); a failure leaves bn on its reference path."""
-    result = subprocess.run([sys.executable, "-m", "bn.kernels"], capture_output=True, text=True)
-    log.info("%s", (result.stdout + result.stderr).strip())
 
 
 @worker_ready.connect
