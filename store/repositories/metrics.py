@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session
 
 from store.models import MetricRow
+from store.point_arrays import downsampled_points, upsert_points
 from store.upsert import upsert
 
 Series = dict[str, list[tuple[int, float]]]
@@ -25,6 +26,9 @@ class MetricRepository:
         bad = [key for key, value in latest.items() if not math.isfinite(value)]
         if bad:
             raise ValueError(f"metric values must be finite; not at (name, step) {bad[:3]}")
+        if self.session.get_bind().dialect.name == "postgresql":  # one statement, not one per point
+            upsert_points(self.session, job_id, latest)
+            return
         rows = [
             {"job_id": job_id, "name": name, "step": step, "value": value} for (name, step), value in latest.items()
         ]
@@ -62,13 +66,12 @@ class MetricRepository:
         """`series` for many jobs in one query (a study's report), keyed by job; a job without points is absent."""
         if max_points is not None and max_points < 2:
             raise ValueError("max_points must be at least 2 (the first and the last point are always kept)")
-        ranked = _ranked(_criteria(job_ids, names, step_min, step_max)).subquery()
-        columns = ranked.c.job_id, ranked.c.name, ranked.c.step, ranked.c.value
-        query = select(*columns).order_by(ranked.c.job_id, ranked.c.name, ranked.c.step)
-        if max_points is not None:
-            query = query.where(_evenly_spaced(ranked.c.index, ranked.c.count, max_points))
+        if max_points is not None and self.session.get_bind().dialect.name == "postgresql":
+            rows = downsampled_points(self.session, job_ids, names, step_min, step_max, max_points)
+        else:
+            rows = self.session.execute(_points(_criteria(job_ids, names, step_min, step_max), max_points))
         by_job: dict[uuid.UUID, Series] = {}
-        for job_id, name, step, value in self.session.execute(query):
+        for job_id, name, step, value in rows:
             by_job.setdefault(job_id, {}).setdefault(name, []).append((step, value))
         return by_job
 
@@ -87,17 +90,28 @@ def _criteria(
     return criteria
 
 
-def _ranked(criteria: list[ColumnElement[bool]]) -> Select:
-    """The points with their index in their series and the series' length, so that SQL can downsample."""
+def _points(criteria: list[ColumnElement[bool]], max_points: int | None) -> Select:
+    """The points asked for in job, name and step order; with `max_points`, numbered in their series by window
+    functions, so that SQL can downsample them (PostgreSQL does it without numbering them: store/point_arrays.py)."""
+    columns = (MetricRow.job_id, MetricRow.name, MetricRow.step, MetricRow.value)
+    if max_points is None:
+        return select(*columns).where(*criteria).order_by(MetricRow.job_id, MetricRow.name, MetricRow.step)
     series = (MetricRow.job_id, MetricRow.name)
-    return select(
-        MetricRow.job_id,
-        MetricRow.name,
-        MetricRow.step,
-        MetricRow.value,
-        (func.row_number().over(partition_by=series, order_by=MetricRow.step) - 1).label("index"),
-        func.count().over(partition_by=series).label("count"),
-    ).where(*criteria)
+    ranked = (
+        select(
+            *columns,
+            (func.row_number().over(partition_by=series, order_by=MetricRow.step) - 1).label("index"),
+            func.count().over(partition_by=series).label("count"),
+        )
+        .where(*criteria)
+        .subquery()
+    )
+    kept = _evenly_spaced(ranked.c.index, ranked.c.count, max_points)
+    return (
+        select(ranked.c.job_id, ranked.c.name, ranked.c.step, ranked.c.value)
+        .where(kept)
+        .order_by(ranked.c.job_id, ranked.c.name, ranked.c.step)
+    )
 
 
 def _evenly_spaced(index: ColumnElement[int], count: ColumnElement[int], keep: int) -> ColumnElement[bool]:
