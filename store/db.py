@@ -2,7 +2,8 @@
 
 On SQLite a unit of work that writes takes the write lock when it begins (BEGIN IMMEDIATE), so that it
 cannot fail half-way with "database is locked"; one that only reads (`read_scope`) begins a plain
-transaction, which in WAL mode neither waits for a writer nor holds one up.
+transaction, which in WAL mode neither waits for a writer nor holds one up. On PostgreSQL a unit of work that
+only reads runs in autocommit: the same snapshots as a READ COMMITTED transaction, two round trips fewer.
 """
 
 import os
@@ -68,8 +69,12 @@ def get_engine(url: str, pool_size: int = DEFAULT_POOL_SIZE) -> Engine:
 
 def _grow_pool(engine: Engine, larger: Engine) -> None:
     """Give `engine` the pool of `larger` (as Engine.dispose swaps in a fresh pool): still one engine for the URL,
-    its idle connections closed, the ones in use returned to the old pool and closed with it."""
-    old, engine.pool = engine.pool, larger.pool
+    its idle connections closed, the ones in use returned to the old pool and closed with it.
+
+    The dialect goes with the pool: the pool's first connection initializes `larger`'s dialect (server version,
+    default isolation level), which `engine`'s own would otherwise never see if it had not connected yet.
+    """
+    old, engine.pool, engine.dialect = engine.pool, larger.pool, larger.dialect
     old.dispose()
 
 
@@ -96,8 +101,12 @@ def session_scope(factory: SessionFactory) -> Iterator[Session]:
 
 @contextmanager
 def read_scope(factory: SessionFactory) -> Iterator[Session]:
-    """A unit of work that only reads: on SQLite a plain (deferred) transaction, which takes no write lock."""
+    """A unit of work that only reads: on SQLite a plain (deferred) transaction, which takes no write lock; on
+    PostgreSQL no transaction at all (autocommit), since at READ COMMITTED each statement reads its own snapshot
+    anyway, and BEGIN and COMMIT would be two more round trips to the server."""
     with factory(execution_options={READ_ONLY: True}) as session, session.begin():
+        if isinstance(session.bind, Engine) and session.bind.dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         yield session
 
 

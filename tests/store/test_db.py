@@ -5,7 +5,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, make_url, select
 from sqlalchemy.orm import Session
 
 from store import (
@@ -102,3 +102,26 @@ def test_the_engine_of_a_url_grows_its_pool_for_a_caller_that_needs_more(tmp_pat
     with grown.connect() as connection:  # the new pool's connections are configured like the old ones'
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     grown.dispose()
+
+
+def transaction_status(session: Session) -> str:
+    """Whether the session's PostgreSQL connection is inside a transaction after a statement: INTRANS or IDLE."""
+    session.execute(select(func.count()).select_from(ApiKey))
+    return session.connection().connection.driver_connection.info.transaction_status.name
+
+
+def test_a_read_scope_on_postgresql_runs_outside_a_transaction_and_gives_its_connection_back_unchanged(
+    database_url: str,
+):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("on SQLite a read begins a deferred transaction, which takes no write lock (tested above)")
+    url = make_url(database_url).update_query_dict({"application_name": "never-connected"})
+    get_engine(url.render_as_string(hide_password=False), pool_size=1)
+    engine = get_engine(url.render_as_string(hide_password=False), pool_size=2)  # grown before any connection
+    factory = make_session_factory(engine)
+    for _ in range(3):  # the pooled connections go back and forth between reads and writes
+        with read_scope(factory) as session:
+            assert transaction_status(session) == "IDLE"  # autocommit: no BEGIN, no COMMIT
+        with session_scope(factory) as session:
+            assert transaction_status(session) == "INTRANS"
+    engine.dispose()
