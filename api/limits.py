@@ -35,14 +35,14 @@ def submitted(session: Session, owner: str, spec: JobSpec, idempotency_key: str 
 
 def admit(quotas: QuotaRepository, owner: str, settings: Settings, count: int = 1) -> None:
     """429 when `count` more jobs would take the owner past the jobs allowed queued or running, or this minute."""
-    active, room = quotas.active(owner), settings.max_active_jobs - count
+    active, free_at = quotas.usage(owner, settings.max_submissions_per_minute - count + 1, WINDOW_S)
+    room = settings.max_active_jobs - count
     if active > room:
         message = (
             f"you have {active} jobs queued or running and ask for {count} more; at most {settings.max_active_jobs} "
             "are allowed (BNLAB_MAX_ACTIVE_JOBS): wait for some to finish, or cancel some"
         )
         raise too_many_requests("too_many_active_jobs", message, ACTIVE_RETRY_AFTER_S)
-    free_at = quotas.window_full_until(owner, settings.max_submissions_per_minute - count + 1, WINDOW_S)
     if free_at is not None:
         wait = ceil((free_at - utcnow()).total_seconds())
         message = (

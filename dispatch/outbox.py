@@ -10,7 +10,7 @@ from collections.abc import Callable
 from uuid import UUID
 
 from contracts.settings import Settings
-from store import SessionFactory, outbox, session_scope
+from store import SessionFactory, outbox, read_scope, session_scope
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ class Dispatcher:
 
     def dispatch(self, owner: str | None = None) -> list[UUID]:
         """Send what is due (of one owner, or of all); stops at the first failed send, which the next sweep retries."""
-        with session_scope(self.sessions) as session:
+        with read_scope(self.sessions) as session:  # a job sent twice is harmless: no lock is needed to choose
             due = outbox.due(session, self.share, self.resend_after_s, owner)
         sent: list[UUID] = []
         for job_id in due:

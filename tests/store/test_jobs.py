@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from contracts.spec import CANONICAL_EXAMPLE, JobSpec
@@ -58,6 +58,22 @@ def test_the_same_idempotency_key_and_request_return_the_first_job(session: Sess
     assert jobs.create("bob", JobSpec(), idempotency_key="k1").id != first.id  # keys are per owner
     assert jobs.create("alice", JobSpec()).id != first.id
     assert session.scalar(select(func.count()).select_from(Job)) == 3
+
+
+def test_only_a_submission_with_an_idempotency_key_takes_a_savepoint(session: Session):
+    jobs, statements = JobRepository(session), []
+    connection = session.connection()
+    record = lambda *args: statements.append(args[2].split()[0].upper())  # noqa: E731 (the statement's verb)
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        jobs.create("alice", JobSpec(tags=["a", "b"]))
+        session.flush()  # the tag rows wait for the next flush
+        plain, statements[:] = list(statements), []
+        jobs.create("alice", JobSpec(), idempotency_key="k1")
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
+    assert plain == ["INSERT", "INSERT"]  # the job, then its tags: nothing can collide without a key
+    assert statements[0] == "SAVEPOINT" and "RELEASE" in statements
 
 
 def test_the_same_idempotency_key_with_another_request_is_refused(session: Session):
@@ -230,8 +246,8 @@ def test_active_jobs_are_the_owners_queued_and_running_ones(session: Session, ma
     make_job("bob")
     states.claim(session, running.id, "w1", lease_s=60)
     states.request_cancel(session, finished.id)
-    assert QuotaRepository(session).active("alice") == 2
-    assert QuotaRepository(session).active("carol") == 0
+    assert QuotaRepository(session).usage("alice", limit=10, window_s=60).active == 2
+    assert QuotaRepository(session).usage("carol", limit=10, window_s=60).active == 0
 
 
 def test_a_full_window_frees_when_its_oldest_counted_submission_leaves_it(session: Session, make_job: MakeJob):
@@ -241,10 +257,10 @@ def test_a_full_window_frees_when_its_oldest_counted_submission_leaves_it(sessio
     for job, age in zip(jobs, (90, 40, 10), strict=True):  # the first lies outside the minute already
         session.execute(update(Job).where(Job.id == job.id).values(created_at=now - timedelta(seconds=age)))
     quotas = QuotaRepository(session)
-    assert quotas.window_full_until("alice", limit=3, window_s=60) is None
-    assert quotas.window_full_until("alice", limit=2, window_s=60) == now + timedelta(seconds=20)
-    assert quotas.window_full_until("alice", limit=1, window_s=60) == now + timedelta(seconds=50)
-    assert quotas.window_full_until("bob", limit=2, window_s=60) is None
+    assert quotas.usage("alice", limit=3, window_s=60).window_full_until is None
+    assert quotas.usage("alice", limit=2, window_s=60).window_full_until == now + timedelta(seconds=20)
+    assert quotas.usage("alice", limit=1, window_s=60).window_full_until == now + timedelta(seconds=50)
+    assert quotas.usage("bob", limit=2, window_s=60).window_full_until is None
 
 
 @pytest.mark.parametrize("sort", ["batch_size", "-seed"])
