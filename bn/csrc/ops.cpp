@@ -2,8 +2,13 @@
 #include "kernels.h"
 #include "layout.h"
 
-#include <ATen/ATen.h>
-#include <torch/autograd.h>
+#include <ATen/TensorOperators.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/addcmul.h>
+#include <ATen/ops/cat.h>
+#include <ATen/ops/rsqrt.h>
+#include <ATen/ops/var_mean.h>
+#include <torch/csrc/autograd/custom_function.h>
 #include <torch/library.h>
 
 namespace bn {

@@ -7,6 +7,12 @@ import bn
 from bn import functional as F
 
 
+@pytest.fixture(autouse=True)
+def bn_path():
+    """Once: every check runs in Python before a path is chosen, so both paths raise alike."""
+    return "kernel"
+
+
 def raised(fn):
     """The (type, message) an action raises, for comparing bn with torch."""
     with pytest.raises(Exception) as info:
