@@ -27,10 +27,6 @@ void for_channel_blocks(const Layout& layout, const F& fn) {
   at::parallel_for(0, layout.channels, std::max<int64_t>(kGrain / per_channel, 1), fn);
 }
 
-at::ScalarType stat_type(const at::Tensor& input) {
-  return input.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
-}
-
 // A per-channel tensor as a pointer to `type` values, converted only if it has another dtype.
 at::Tensor channel_values(const std::optional<at::Tensor>& tensor, at::ScalarType type) {
   if (!tensor.has_value() || !tensor->defined()) return at::Tensor();

@@ -21,6 +21,11 @@ struct Layout {
   int64_t row(int64_t r) const { return r * channels; }
 };
 
+// The dtype statistics are kept in: float for half, bfloat16 and float (as torch does); double for double.
+inline at::ScalarType stat_type(const at::Tensor& input) {
+  return input.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+}
+
 // The tensor, contiguous in the format its strides suggest (channels_last stays channels_last).
 at::Tensor kernel_format(const at::Tensor& tensor);
 

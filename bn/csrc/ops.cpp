@@ -20,10 +20,6 @@ using torch::autograd::variable_list;
 
 bool present(const std::optional<at::Tensor>& tensor) { return tensor.has_value() && tensor->defined(); }
 
-at::ScalarType stat_type(const at::Tensor& input) {
-  return input.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
-}
-
 std::vector<int64_t> reduce_dims(const at::Tensor& input) {
   std::vector<int64_t> dims{0};
   for (int64_t d = 2; d < input.dim(); ++d) dims.push_back(d);
