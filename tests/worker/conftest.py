@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -165,21 +165,24 @@ def _open(settings: Settings) -> Iterator[Backend]:
 class WorkerProcess:
     """`celery -A worker.celery_app worker` (prefork, one child) in a process group of its own.
 
-    `data_dir` stands for another machine: a data dir of its own, the same database and broker.
+    `data_dir` stands for another machine: a data dir of its own, the same database and broker; `env` adds to (or
+    overrides) the environment the worker gets.
     """
 
-    def __init__(self, backend: Backend, name: str, data_dir: Path | None = None) -> None:
+    def __init__(
+        self, backend: Backend, name: str, data_dir: Path | None = None, env: Mapping[str, str] | None = None
+    ) -> None:
         backend.log_dir.mkdir(exist_ok=True)
         self.log_path = backend.log_dir / f"{name}-{uuid.uuid4().hex[:6]}.log"
         command = [
             sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "--concurrency", "1",
             "--hostname", f"{self.log_path.stem}@%h", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
         ]  # fmt: skip
+        environment = _worker_env(backend.settings, data_dir) | dict(env or {})
         with self.log_path.open("w") as log:
             self.process = subprocess.Popen(
-                command, cwd=ROOT, env=_worker_env(backend.settings, data_dir), stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
+                command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
 
     def kill(self) -> None:
         """Worker loss: SIGKILL to the main process and its pool child at once, nothing cleaned up."""
@@ -216,9 +219,11 @@ def _worker_env(settings: Settings, data_dir: Path | None = None) -> dict[str, s
 
 
 @contextlib.contextmanager
-def running_worker(backend: Backend, name: str, data_dir: Path | None = None) -> Iterator[WorkerProcess]:
+def running_worker(
+    backend: Backend, name: str, data_dir: Path | None = None, env: Mapping[str, str] | None = None
+) -> Iterator[WorkerProcess]:
     """A worker process that is killed when the block ends, however it ends."""
-    worker = WorkerProcess(backend, name, data_dir)
+    worker = WorkerProcess(backend, name, data_dir, env)
     try:
         yield worker
     finally:
