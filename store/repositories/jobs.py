@@ -13,6 +13,7 @@ from store import states
 from store.errors import IdempotencyConflict, JobNotFinished
 from store.models import FINISHED, JOB_SORT_KEYS, Job, JobStatus, JobTag
 from store.repositories.keyset import order_of, paginate, sorts
+from store.repositories.metrics import MetricRepository
 
 JOB_SORTS = sorts(*JOB_SORT_KEYS)
 DEFAULT_JOB_SORT = "-created_at"
@@ -93,12 +94,14 @@ class JobRepository:
         return states.request_cancel(self.session, job_id)
 
     def delete(self, owner: str, job_id: uuid.UUID) -> bool:
-        """Delete a finished job with its tags, metrics and checkpoints (the database cascades); False if not found."""
+        """Delete a finished job with its tags, metrics and checkpoints (the database cascades all but the metrics);
+        False if not found."""
         job = self.get(owner, job_id)
         if job is None:
             return False
         if job.status not in FINISHED:
             raise JobNotFinished(job_id, job.status)
+        MetricRepository(self.session).delete_of([job_id])
         self.session.delete(job)
         self.session.flush()
         return True

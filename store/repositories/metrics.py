@@ -4,7 +4,7 @@ import math
 import uuid
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import ColumnElement, Select, case, delete, func, select
 from sqlalchemy.orm import Session
 
 from store.models import MetricRow
@@ -33,6 +33,10 @@ class MetricRepository:
             {"job_id": job_id, "name": name, "step": step, "value": value} for (name, step), value in latest.items()
         ]
         upsert(self.session, MetricRow, rows, keys=["job_id", "name", "step"], update=["value"])
+
+    def delete_of(self, job_ids: Select[tuple[uuid.UUID]] | Sequence[uuid.UUID]) -> None:
+        """The points of jobs about to be deleted: no foreign key cascades them (store/models.py, MetricRow)."""
+        self.session.execute(delete(MetricRow).where(MetricRow.job_id.in_(job_ids)))
 
     def names(self, job_id: uuid.UUID) -> list[str]:
         """The series a job has, sorted."""

@@ -13,6 +13,7 @@ from store.errors import StudyNotFinished
 from store.models import FINISHED, Job, JobStatus, Study
 from store.repositories.jobs import JobRepository
 from store.repositories.keyset import order_of, paginate
+from store.repositories.metrics import MetricRepository
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 
@@ -95,7 +96,7 @@ class StudyRepository:
         return study
 
     def delete(self, owner: str, study_id: uuid.UUID) -> bool:
-        """Delete a study whose jobs have all finished, with them (metrics and tags cascade); False if not found."""
+        """Delete a study whose jobs have all finished, with them and their metrics; False if not found."""
         study = self.get(owner, study_id)
         if study is None:
             return False
@@ -103,6 +104,7 @@ class StudyRepository:
         unfinished = sum(count for status, count in counts.items() if status not in FINISHED)
         if unfinished:
             raise StudyNotFinished(study_id, unfinished)
+        MetricRepository(self.session).delete_of(select(Job.id).where(Job.study_id == study_id))
         self.session.execute(delete(Job).where(Job.study_id == study_id))
         self.session.delete(study)
         self.session.flush()
