@@ -18,6 +18,7 @@ from worker.heartbeat import Heartbeat
 from worker.held_job import HeldJob
 from worker.reporter import DatabaseReporter
 from worker.retry import DatabaseUnavailable
+from worker.write_behind import WriteBehind
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,8 @@ def _train_and_finish(held: HeldJob, job: Job, checkpoint: Checkpoint | None, se
     Never a failure because of the database: the sweep re-queues the job and it resumes from its checkpoint.
     """
     try:
-        with Heartbeat(held) as heartbeat:
-            finish = _train(job, checkpoint, DatabaseReporter(held, heartbeat), settings)
+        with Heartbeat(held) as heartbeat, WriteBehind(held) as writes:
+            finish = _train(job, checkpoint, DatabaseReporter(writes, heartbeat), settings)
         job = held.write(finish)
     except DatabaseUnavailable as error:
         log.warning("job %s left to its lease: %s", job.id, error)
@@ -58,6 +59,7 @@ def _train(job: Job, checkpoint: Checkpoint | None, reporter: DatabaseReporter, 
     try:
         spec = JobSpec.model_validate(job.spec)
         summary = train(spec, reporter, settings.data_dir, resume=_resume_state(job.id, checkpoint))
+        reporter.drain()
     except (TransitionError, DatabaseUnavailable):
         raise  # the job is no longer ours, or the database is away: its next run records the outcome
     except SoftTimeLimitExceeded:

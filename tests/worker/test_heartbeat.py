@@ -13,6 +13,7 @@ from tests.worker.conftest import SMALL, Backend, flaky
 from worker.heartbeat import Heartbeat
 from worker.held_job import HeldJob
 from worker.reporter import DatabaseReporter
+from worker.write_behind import WriteBehind
 
 pytestmark = pytest.mark.usefixtures("discard_unfinished")
 LEASE_S = 1.0  # a beat every third of a second
@@ -42,8 +43,8 @@ def beating(job_id: object) -> bool:
 
 def test_the_lease_outlives_a_training_thread_that_does_nothing_for_several_leases(backend):
     held = claimed(backend)
-    with Heartbeat(held) as heartbeat:
-        reporter = DatabaseReporter(held, heartbeat)
+    with Heartbeat(held) as heartbeat, WriteBehind(held) as writes:
+        reporter = DatabaseReporter(writes, heartbeat)
         reporter.progress(1, 4)
         job = renewed_beyond(backend, held, leases=3)
         assert (job.status, job.worker, job.progress) == ("running", "test-worker", 0.25)
@@ -60,17 +61,17 @@ def test_the_heartbeat_stops_when_training_raises(backend):
 
 def test_the_cancel_flag_reaches_should_stop(backend):
     held = claimed(backend)
-    with Heartbeat(held) as heartbeat:
+    with Heartbeat(held) as heartbeat, WriteBehind(held) as writes:
         with session_scope(backend.factory) as session:
             states.request_cancel(session, held.job_id)
-        reporter = DatabaseReporter(held, heartbeat)
+        reporter = DatabaseReporter(writes, heartbeat)
         backend.until(lambda _: reporter.should_stop(), "the cancel flag read by the heartbeat")
 
 
 def test_a_lost_job_stops_training_at_its_next_call_and_nothing_is_written(backend):
     held = claimed(backend)
-    with Heartbeat(held) as heartbeat:
-        reporter = DatabaseReporter(held, heartbeat)
+    with Heartbeat(held) as heartbeat, WriteBehind(held) as writes:
+        reporter = DatabaseReporter(writes, heartbeat)
         with session_scope(backend.factory) as session:  # re-queued after a stall, and claimed by another
             session.get(Job, held.job_id).lease_expires_at = utcnow() - timedelta(seconds=1)
             session.flush()
