@@ -6,6 +6,8 @@ as artifacts); metric ingestion into PostgreSQL (the worker's write path; MLflow
 server); POST /v1/jobs under concurrent clients (create_run); a 100,000-point series read downsampled on the
 server (get_metric_history, which reads it whole); the newest page of an owner's 10,000 jobs (search_runs on an
 experiment of 10,000 runs); small jobs on two worker processes against one (two engine processes against one).
+A last row, the floor, is each server's health check under the submitters' load: the p99 that this machine and
+this load generator (one process of client threads) leave any endpoint at all.
 Every server is a real process (`bnlab api`, `bnlab worker`, `mlflow server`) on a database of its own, made on
 the server of --postgres and dropped at the end; MLflow lives in .venv-mlflow, made on first use.
 How to run: `.venv/bin/python benchmarks/service_speed.py` (PostgreSQL and Redis on 127.0.0.1; about 10 minutes).
@@ -16,10 +18,13 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+from load import concurrent_ms, percentile
 from service_bnlab import (
     Api,
     ingest_points_per_s,
@@ -32,7 +37,6 @@ from service_bnlab import (
 )
 from service_mlflow import Runner, side
 from service_stack import (
-    analyze,
     bnlab_api,
     bnlab_worker,
     free_port,
@@ -40,6 +44,7 @@ from service_stack import (
     mlflow_python,
     mlflow_server,
     own_redis_db,
+    vacuum_analyze,
     with_driver,
 )
 
@@ -125,6 +130,18 @@ def runners_seconds(runners: list[Runner], specs: list[dict]) -> float:
     return time.perf_counter() - started
 
 
+def health_p99_ms(url: str, clients: int, calls_each: int) -> float:
+    """p99 ms of a server's health check under the submitters' load (a warm-up round first): the floor that this
+    machine and this load generator leave any endpoint, which POST /v1/jobs and create_run are measured above."""
+
+    def make_client() -> Callable[[], object]:
+        client = httpx.Client(timeout=60)
+        return lambda: client.get(url).raise_for_status()
+
+    concurrent_ms(make_client, clients, 2)
+    return percentile(concurrent_ms(make_client, clients, calls_each), 99)
+
+
 def worker_rows(bench: Bench) -> list[Row]:
     """The job through the worker against the bare engine, then small jobs on one worker process and on two."""
     args = bench.args
@@ -175,7 +192,7 @@ def store_rows(bench: Bench, bnlab_db, mlflow_db) -> list[Row]:
     listing = Api(bench.api_url, bench.factory, "list")
     seed_jobs(bench.factory, listing.owner, args.jobs)
     experiment = side(python, uri, "seed-runs", runs=args.jobs)["experiment_id"]
-    analyze(bnlab_db), analyze(mlflow_db)
+    vacuum_analyze(bnlab_db), vacuum_analyze(mlflow_db)
     say("series reads and listings")
     read = series_read_ms(ingest, job_id, 1000, args.read_repeats)
     their_read = side(python, uri, "read", run_id=theirs["run_id"], key=theirs["key"], repeats=args.read_repeats)
@@ -186,9 +203,12 @@ def store_rows(bench: Bench, bnlab_db, mlflow_db) -> list[Row]:
     submit_ms(submit, CANONICAL_EXAMPLE, args.clients, 2)  # warm-up: every client's connection made
     _, p99 = submit_ms(submit, CANONICAL_EXAMPLE, args.clients, args.calls_each)
     their_p99 = side(python, uri, "create", clients=args.clients, calls_each=args.calls_each)["p99_ms"]
+    floor = health_p99_ms(f"{bench.api_url}/healthz", args.clients, args.calls_each)
+    their_floor = health_p99_ms(f"{uri}/health", args.clients, args.calls_each)
     return [
         Row("ingest points/s into PostgreSQL", rate, theirs["points_per_s"], 50_000, higher_is_better=True),
         Row(f"POST /v1/jobs p99 ms, {args.clients} clients", p99, their_p99, 50, higher_is_better=False),
+        Row(f"floor: health check p99 ms, {args.clients} cl.", floor, their_floor, 50, higher_is_better=False),
         Row(f"{args.points:,}-point series read p50 ms", read, their_read["p50_ms"], 100, higher_is_better=False),
         Row(f"job list p50 ms, {args.jobs:,} jobs", page, their_page["p50_ms"], 50, higher_is_better=False),
     ]
@@ -249,7 +269,7 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/10", help="an empty Redis db: the broker")
     parser.add_argument("--steps", type=int, default=2000, help="steps of the worker row's job")
     parser.add_argument("--checkpoint-every", type=int, default=500, help="its checkpoints")
-    parser.add_argument("--repeats", type=int, default=3, help="runs of the worker row's job per side (median)")
+    parser.add_argument("--repeats", type=int, default=5, help="runs of the worker row's job per side (median)")
     parser.add_argument("--small-steps", type=int, default=300, help="steps of each of the 8 small jobs")
     parser.add_argument("--points", type=int, default=100_000, help="points ingested, then read back")
     parser.add_argument("--batch", type=int, default=1000, help="points per write (MLflow's log_batch limit)")

@@ -27,12 +27,22 @@ def make_engine(url: str, pool_size: int = DEFAULT_POOL_SIZE) -> Engine:
     """A new engine keeping up to `pool_size` connections: SQLite tuned for several processes on one file,
     PostgreSQL checking pooled connections."""
     if make_url(url).get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=pool_size)
+        engine = create_engine(url, pool_pre_ping=True, pool_size=pool_size)
+        event.listen(engine, "connect", _configure_postgresql)
+        return engine
     ensure_sqlite_dir(url)
     engine = create_engine(url, pool_size=pool_size)
     event.listen(engine, "connect", _configure_sqlite)
     event.listen(engine, "begin", _begin)
     return engine
+
+
+def _configure_postgresql(dbapi_connection, _record) -> None:
+    """No JIT compilation: bnlab's queries take milliseconds, and where the planner overestimates one (a
+    downsampled series read of a job among many) compiling it took 200-300 ms, several times the query itself."""
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET jit = off")
+    dbapi_connection.commit()
 
 
 def ensure_sqlite_dir(url: str) -> None:

@@ -5,7 +5,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert, make_url, select
+from sqlalchemy import func, insert, make_url, select, text
 from sqlalchemy.orm import Session
 
 from store import (
@@ -125,3 +125,12 @@ def test_a_read_scope_on_postgresql_runs_outside_a_transaction_and_gives_its_con
         with session_scope(factory) as session:
             assert transaction_status(session) == "INTRANS"
     engine.dispose()
+
+
+def test_postgresql_connections_do_not_jit_compile_queries(database_url: str):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no JIT")
+    factory = make_session_factory(get_engine(database_url))
+    for scope in (read_scope, session_scope):
+        with scope(factory) as session:
+            assert session.execute(text("SHOW jit")).scalar() == "off"
