@@ -225,9 +225,11 @@ def print_table(rows: list[Row]) -> None:
         )
 
 
-def bnlab_env(database_url: str, redis_url: str, data_dir: Path) -> dict[str, str]:
-    """The API's and workers' settings: this run's database and broker, limits no load of the benchmark reaches."""
+def bnlab_env(database_url: str, redis_url: str, data_dir: Path, api_processes: int = 1) -> dict[str, str]:
+    """The API's and workers' settings: this run's database and broker, limits no load of the benchmark reaches,
+    and the clients' threads shared among the API's processes (their pools within PostgreSQL's 100 connections)."""
     return {
+        "BNLAB_API_THREADS": str(max(8, 40 // api_processes)),
         "BNLAB_DATABASE_URL": database_url,
         "BNLAB_BROKER_URL": redis_url,
         "BNLAB_DATA_DIR": str(data_dir),
@@ -247,13 +249,13 @@ def run(args: argparse.Namespace) -> list[Row]:
         mlflow_db = stack.enter_context(fresh_database(args.postgres, "mlflow_bench"))
         database_url = with_driver(bnlab_db, "postgresql+psycopg")
         upgrade(database_url)
-        env = bnlab_env(database_url, redis_url, folder / "data")
+        env = bnlab_env(database_url, redis_url, folder / "data", args.processes)
         api_port, mlflow_port = free_port(), free_port()
         bench = Bench(args, folder, env, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{mlflow_port}", python,
                       sessions_for(database_url))  # fmt: skip
         say("starting bnlab's API and MLflow's server")
-        stack.enter_context(bnlab_api(api_port, env, bench.log("api")))
-        stack.enter_context(mlflow_server(mlflow_db, folder / "artifacts", mlflow_port, args.mlflow_workers,
+        stack.enter_context(bnlab_api(api_port, env, bench.log("api"), args.processes))
+        stack.enter_context(mlflow_server(mlflow_db, folder / "artifacts", mlflow_port, args.processes,
                                           bench.log("mlflow")))  # fmt: skip
         return worker_rows(bench) + store_rows(bench, bnlab_db, mlflow_db)
 
@@ -278,7 +280,7 @@ def main() -> None:
     parser.add_argument("--calls-each", type=int, default=20, help="submissions per client")
     parser.add_argument("--read-repeats", type=int, default=7)
     parser.add_argument("--list-repeats", type=int, default=30)
-    parser.add_argument("--mlflow-workers", type=int, default=4, help="the tracking server's processes")
+    parser.add_argument("--processes", type=int, default=4, help="processes of each server (bnlab api, mlflow server)")
     args = parser.parse_args()
     print_table(run(args))
 

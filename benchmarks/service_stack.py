@@ -143,9 +143,9 @@ def logged(log: Path, text: str, after: int = 0) -> Callable[[], bool]:
     return lambda: log.exists() and text in log.read_text()[after:]
 
 
-def bnlab_api(port: int, env: dict[str, str], log: Path):
-    """`bnlab api` on `port`, ready once /healthz answers."""
-    command = [str(BIN / "bnlab"), "api", "--port", str(port)]
+def bnlab_api(port: int, env: dict[str, str], log: Path, processes: int = 1):
+    """`bnlab api` on `port` in `processes` processes, ready once /healthz answers."""
+    command = [str(BIN / "bnlab"), "api", "--port", str(port), "--processes", str(processes)]
     return running(command, env, log, answers_http(f"http://127.0.0.1:{port}/healthz"))
 
 

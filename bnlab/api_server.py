@@ -5,6 +5,10 @@ from collections.abc import Callable
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
+
+APP = "api.app:create_app"
+GRACE_S = 5  # event streams may stay open for hours: give them a few seconds at shutdown, not forever
 
 
 class AnnouncingServer(uvicorn.Server):
@@ -23,9 +27,16 @@ class AnnouncingServer(uvicorn.Server):
 
 def serve_api(host: str, port: int, when_up: Callable[[], None]) -> None:
     """Serve the HTTP API in this process until interrupted, as `uvicorn.run` would; exit 3 if it never started."""
-    # Event streams may stay open for hours: give them a few seconds at shutdown, not forever.
-    config = uvicorn.Config("api.app:create_app", factory=True, host=host, port=port, timeout_graceful_shutdown=5)
+    config = uvicorn.Config(APP, factory=True, host=host, port=port, timeout_graceful_shutdown=GRACE_S)
     server = AnnouncingServer(config, when_up)
     server.run()
     if not server.started:
         sys.exit(STARTUP_FAILURE)
+
+
+def serve_api_processes(host: str, port: int, processes: int) -> None:
+    """Serve the HTTP API from `processes` processes sharing one socket (uvicorn's supervisor restarts any that
+    dies), so that requests use more than one core; until interrupted."""
+    config = uvicorn.Config(APP, factory=True, host=host, port=port, workers=processes,
+                            timeout_graceful_shutdown=GRACE_S)  # fmt: skip
+    Multiprocess(config, sockets=[config.bind_socket()]).run()

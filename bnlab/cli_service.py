@@ -23,6 +23,12 @@ DataDir = Annotated[Path | None, typer.Option(help="overrides BNLAB_DATA_DIR", s
 Host = Annotated[str, typer.Option(help="interface the API listens on")]
 Port = Annotated[int, typer.Option(help="port the API listens on", min=1, max=65535)]
 Workers = Annotated[int, typer.Option(help="jobs trained at the same time", min=1)]
+Processes = Annotated[
+    int,
+    typer.Option(
+        help="API processes on the one port (each opens up to BNLAB_API_THREADS + 4 database connections)", min=1
+    ),
+]
 
 
 def worker_command(concurrency: int) -> list[str]:
@@ -99,10 +105,15 @@ def stop(workers: subprocess.Popen) -> None:
 
 
 @commands.command(rich_help_panel=PANEL)
-def api(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000) -> None:
+def api(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000, processes: Processes = 1) -> None:
     """The HTTP API alone (run `bnlab migrate` first when deploying)."""
     apply_data_dir(data_dir)
-    run_api(host, port)
+    if processes == 1:
+        run_api(host, port)
+        return
+    from bnlab.api_server import serve_api_processes
+
+    serve_api_processes(host, port, processes)
 
 
 @commands.command(rich_help_panel=PANEL)
