@@ -10,6 +10,7 @@ from collections.abc import Callable
 from uuid import UUID
 
 from contracts.settings import Settings
+from dispatch.coalesce import Coalesced
 from store import SessionFactory, outbox, read_scope, session_scope
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,7 @@ class Dispatcher:
     def __init__(self, sessions: SessionFactory, send: Send, settings: Settings) -> None:
         self.sessions, self.send = sessions, send
         self.share, self.resend_after_s = settings.dispatch_per_owner, settings.redispatch_s
+        self.dispatch_coalesced = Coalesced(self.dispatch)  # what a request runs after its commit
 
     def dispatch(self, owner: str | None = None) -> list[UUID]:
         """Send what is due (of one owner, or of all); stops at the first failed send, which the next sweep retries."""

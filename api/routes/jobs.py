@@ -69,7 +69,7 @@ def submit_job(
     check_threads(spec, settings)
     with session_scope(sessions) as session:
         job = JobOut.of(submitted(session, owner, spec, idempotency_key, settings))
-    background.add_task(request.app.state.dispatcher.dispatch, owner)  # after the commit, on a thread of the pool
+    background.add_task(request.app.state.dispatcher.dispatch_coalesced, owner)  # after the commit, on a pool thread
     return job
 
 
@@ -112,7 +112,7 @@ def cancel_job(
             raise job_not_found(job_id)
         cancelled = JobOut.of(job)
     if cancelled.status in FINISHED:  # it left the queue: the owner's next job may go out now
-        background.add_task(request.app.state.dispatcher.dispatch, owner)
+        background.add_task(request.app.state.dispatcher.dispatch_coalesced, owner)
     return cancelled
 
 
@@ -127,4 +127,4 @@ def delete_job(job_id: JobId, owner: Owner, sessions: Sessions, request: Request
     with session_scope(sessions) as session:
         if not JobRepository(session).delete(owner, job_id):
             raise job_not_found(job_id)
-    background.add_task(request.app.state.dispatcher.dispatch, owner)
+    background.add_task(request.app.state.dispatcher.dispatch_coalesced, owner)

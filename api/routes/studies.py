@@ -90,7 +90,7 @@ def create_study(
         studies = StudyRepository(session)
         study = studies.create(owner, plan, body.model_dump(mode="json"))
         created = StudyOut.with_jobs(study, studies.jobs(study.id))
-    tasks.add_task(request.app.state.dispatcher.dispatch, owner)
+    tasks.add_task(request.app.state.dispatcher.dispatch_coalesced, owner)
     return created
 
 
@@ -124,7 +124,7 @@ def cancel_study(
         if study is None:
             raise study_not_found(study_id)
         cancelled = StudyOut.with_jobs(study, studies.jobs(study.id))
-    tasks.add_task(request.app.state.dispatcher.dispatch, owner)
+    tasks.add_task(request.app.state.dispatcher.dispatch_coalesced, owner)
     return cancelled
 
 
