@@ -272,7 +272,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=2000, help="steps of the worker row's job")
     parser.add_argument("--checkpoint-every", type=int, default=500, help="its checkpoints")
     parser.add_argument("--repeats", type=int, default=5, help="runs of the worker row's job per side (median)")
-    parser.add_argument("--small-steps", type=int, default=300, help="steps of each of the 8 small jobs")
+    parser.add_argument("--small-steps", type=int, default=600, help="steps of each of the 8 small jobs")
     parser.add_argument("--points", type=int, default=100_000, help="points ingested, then read back")
     parser.add_argument("--batch", type=int, default=1000, help="points per write (MLflow's log_batch limit)")
     parser.add_argument("--jobs", type=int, default=10_000, help="jobs (runs) in the listing")
