@@ -16,11 +16,18 @@ ACTIVE_RETRY_AFTER_S = 30  # a slot frees when a job ends, which nobody can pred
 
 
 def check_threads(spec: JobSpec, settings: Settings) -> None:
-    """The spec allows up to 64 threads; this deployment's workers may have fewer cores (422 naming the setting)."""
-    allowed = settings.max_job_threads
-    if spec.training.threads > allowed:
+    """The spec allows 64 threads in each of 16 processes; this deployment's workers may have fewer cores (422 naming
+    the setting)."""
+    allowed, training = settings.max_job_threads, spec.training
+    if training.processes == 1 and training.threads > allowed:
         message = f"training.threads may be at most {allowed} here (BNLAB_MAX_JOB_THREADS)"
         raise invalid_fields([ErrorDetail(field="body.training.threads", message=message)])
+    if training.processes * training.threads > allowed:
+        message = (
+            f"training.processes x training.threads ({training.processes} x {training.threads}) may be at most "
+            f"{allowed} here (BNLAB_MAX_JOB_THREADS, the cores a job may use): lower either"
+        )
+        raise invalid_fields([ErrorDetail(field="body.training.processes", message=message)])
 
 
 def submitted(session: Session, owner: str, spec: JobSpec, idempotency_key: str | None, settings: Settings) -> Job:

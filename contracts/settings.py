@@ -20,7 +20,10 @@ class Settings(BaseSettings):
     lease_s: int = Field(60, ge=5, description="a running job whose worker stays silent this long is re-queued")
     max_attempts: int = Field(3, ge=1, description="a job that loses its worker this many times ends failed")
     max_job_threads: int = Field(
-        os.cpu_count() or 1, ge=1, description="the most torch threads a job may ask for (training.threads)"
+        os.cpu_count() or 1, ge=1, description="the most cores a job may use: training.processes x training.threads"
+    )
+    collective_timeout_s: float = Field(
+        300, gt=0, description="a rank of a multi-process job silent this long in a collective ends the attempt"
     )
     redispatch_s: float = Field(
         600, ge=1, description="a queued job whose message was sent this long ago is sent again (a lost message)"

@@ -11,9 +11,18 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from contracts.datasets import DATASETS
 from contracts.limits import LIMITS, check_limits
 
-NormKind = Literal["none", "batchnorm", "torch_batchnorm", "ghost_batchnorm", "batch_renorm", "layernorm", "groupnorm"]
+NormKind = Literal[
+    "none",
+    "batchnorm",
+    "torch_batchnorm",
+    "sync_batchnorm",
+    "ghost_batchnorm",
+    "batch_renorm",
+    "layernorm",
+    "groupnorm",
+]
 # Norms whose training-mode output depends on the other examples of the batch.
-BATCH_STAT_NORMS = ("batchnorm", "torch_batchnorm", "ghost_batchnorm", "batch_renorm")
+BATCH_STAT_NORMS = ("batchnorm", "torch_batchnorm", "sync_batchnorm", "ghost_batchnorm", "batch_renorm")
 
 CANONICAL_EXAMPLE = {
     "name": "fig1-sigmoid-bn",
@@ -102,7 +111,12 @@ class ModelSpec(_Strict):
     activation: Literal["relu", "sigmoid", "tanh", "gelu", "leaky_relu", "elu", "identity"] = Field(
         "relu", description="the nonlinearity of every hidden layer"
     )
-    norm: NormKind = Field("batchnorm", description="none switches normalization off")
+    norm: NormKind = Field(
+        "batchnorm",
+        description="none switches normalization off; with training.processes > 1, batchnorm normalizes each "
+        "process's share of the batch by its own statistics (the usual DDP behaviour), sync_batchnorm by the "
+        "statistics of the whole batch across the processes",
+    )
     norm_options: NormOptions = Field(NormOptions(), description="knobs of the normalization layers")
     dropout: float = Field(0.0, ge=0, lt=1, description="dropout probability after each hidden block")
     init: InitSpec = Field(InitSpec(), description="how Linear/Conv weights are initialized")
@@ -184,6 +198,17 @@ class TrainingSpec(_Strict):
         "(CPU microseconds per example), and again with batch norm folded into the layers when bn.fold can",
     )
     threads: int = Field(1, ge=1, le=64, description="torch CPU threads (results are reproducible per count)")
+    processes: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="train as this many ranks of one torch.distributed group (DistributedDataParallel), each on "
+        "batch_size / processes examples of every batch; each rank uses `threads` threads",
+    )
+    device: Literal["cpu", "cuda", "auto"] = Field(
+        "cpu",
+        description="where the job trains: cpu, cuda (a worker with a GPU), or auto (cuda when the worker has it)",
+    )
 
 
 class JobSpec(_Strict):
@@ -218,15 +243,36 @@ def check_consistency(spec: JobSpec) -> None:
             f"norm {model.norm} normalizes with batch statistics, which need more than one value per channel: "
             "use training.batch_size >= 2, or norm 'layernorm', 'groupnorm' or 'none'"
         )
+    check_processes(spec)
     if model.norm == "groupnorm":
         bad = [width for width in model.widths() if width % model.norm_options.groups]
         if bad:
             raise ValueError(f"norm_options.groups={model.norm_options.groups} must divide every width; {bad} do not")
     if model.norm == "ghost_batchnorm":
-        if model.norm_options.virtual_batch_size > spec.training.batch_size:
-            raise ValueError("norm_options.virtual_batch_size must not exceed training.batch_size")
+        per_rank = spec.training.batch_size // spec.training.processes
+        if model.norm_options.virtual_batch_size > per_rank:
+            where = "training.batch_size" if spec.training.processes == 1 else "training.batch_size / processes"
+            raise ValueError(f"norm_options.virtual_batch_size must not exceed {where} ({per_rank})")
         if model.norm_options.momentum is None:
             raise ValueError("ghost_batchnorm updates its running averages per virtual batch: set a float momentum")
+
+
+def check_processes(spec: JobSpec) -> None:
+    """A batch splits evenly over the ranks, and each rank still has a batch its norm can normalize."""
+    training, norm = spec.training, spec.model.norm
+    if training.batch_size % training.processes:
+        raise ValueError(
+            f"training.batch_size ({training.batch_size}) must be divisible by training.processes "
+            f"({training.processes}): each process trains on an equal share of every batch"
+        )
+    per_rank = training.batch_size // training.processes
+    if training.processes > 1 and norm in ("batchnorm", "torch_batchnorm", "batch_renorm") and per_rank < 2:
+        raise ValueError(
+            f"norm {norm} normalizes each process's {per_rank} example(s) by their own statistics, which needs 2 "
+            "or more: raise training.batch_size, lower training.processes, or use norm 'sync_batchnorm'"
+        )
+    if training.processes > 1 and training.track_ics:
+        raise ValueError("training.track_ics is measured in one process: set training.processes to 1")
 
 
 __all__ = ["BATCH_STAT_NORMS", "CANONICAL_EXAMPLE", "LIMITS", "JobSpec"]

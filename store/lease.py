@@ -55,6 +55,10 @@ class JobLease:
         """Training paused at a checkpoint because this worker stops: the job goes back to the queue to resume."""
         return states.hand_back(self.session, self.job_id, self.worker)
 
+    def end_attempt(self, max_attempts: int, reason: str) -> Job:
+        """This attempt cannot go on (a rank of the job died): queued again to resume, or failed if out of attempts."""
+        return states.end_attempt(self.session, self.job_id, self.worker, max_attempts, reason)
+
     def cancel(self, summary: dict[str, Any] | None = None) -> Job:
         """Training stopped at the cancel flag, with the summary of what it trained."""
         return states.cancel(self.session, self.job_id, self.worker, summary)

@@ -98,6 +98,17 @@ def hand_back(session: Session, job_id: uuid.UUID, worker: str) -> Job:
     return _apply(session, job_id, "hand_back", Job.worker == worker, attempts=Job.attempts - 1, **released)
 
 
+def end_attempt(session: Session, job_id: uuid.UUID, worker: str, max_attempts: int, reason: str) -> Job:
+    """The holding worker's attempt ended without a result (a rank of the job's process group died): queued again,
+    to resume from its checkpoint, like a job that lost its worker; failed once out of attempts, saying why."""
+    job = hold(session, job_id, worker)  # locks the row, so the attempts read stay true until the commit
+    if job.attempts >= max_attempts:
+        error = f"{reason}; that ended all {job.attempts} attempts of the job (BNLAB_MAX_ATTEMPTS)"
+        return _finish(session, job_id, "fail_lost", Job.worker == worker, error=error)
+    released = {"worker": None, "lease_expires_at": None, "dispatched_at": None}
+    return _apply(session, job_id, "requeue_lost", Job.worker == worker, **released)
+
+
 def request_cancel(session: Session, job_id: uuid.UUID) -> Job:
     """A queued job is cancelled at once; a running one gets the flag its training loop polls (rule 6)."""
     status = session.scalar(select(Job.status).where(Job.id == job_id).with_for_update())

@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from contracts.settings import Settings
 from contracts.spec import JobSpec
 from store import Checkpoint, Job, JobLease, TransitionError, sessions_for
-from worker.engine import train
+from worker.engine import RankLost, train
 from worker.heartbeat import Heartbeat
 from worker.held_job import HeldJob
 from worker.reporter import DatabaseReporter
@@ -55,13 +55,17 @@ def _train_and_finish(held: HeldJob, job: Job, checkpoint: Checkpoint | None, se
 
 def _train(job: Job, checkpoint: Checkpoint | None, reporter: DatabaseReporter, settings: Settings) -> Finish:
     """Run the engine; return the job's end: succeed or cancel with the summary (divergence is a success), fail, or
-    back to the queue (paused: this worker is stopping, worker/hand_back.py)."""
+    back to the queue (paused: this worker is stopping, worker/hand_back.py; or a rank of the job was lost)."""
     try:
         spec = JobSpec.model_validate(job.spec)
-        summary = train(spec, reporter, settings.data_dir, resume=_resume_state(job.id, checkpoint))
+        resume = _resume_state(job.id, checkpoint)
+        summary = train(spec, reporter, settings.data_dir, resume, settings.collective_timeout_s)
         reporter.drain()
     except (TransitionError, DatabaseUnavailable):
         raise  # the job is no longer ours, or the database is away: its next run records the outcome
+    except RankLost as error:  # like a lost worker: the job resumes from its checkpoint, on any worker
+        log.warning("job %s: %s; it goes back to the queue", job.id, error)
+        return methodcaller("end_attempt", settings.max_attempts, str(error))
     except SoftTimeLimitExceeded:
         limit = settings.job_time_limit_s
         return methodcaller("fail", f"stopped at the time limit of {limit} s per job (BNLAB_JOB_TIME_LIMIT_S)")
@@ -76,12 +80,13 @@ def _train(job: Job, checkpoint: Checkpoint | None, reporter: DatabaseReporter, 
 def _resume_state(job_id: UUID, checkpoint: Checkpoint | None) -> dict | None:
     """The newest checkpoint of an earlier attempt (its worker was lost), or None to start at step 0.
 
-    weights_only: the bytes come from the database, and unpickling them must not be able to run code.
+    weights_only: the bytes come from the database, and unpickling them must not be able to run code. On the CPU:
+    a checkpoint of a GPU run may resume on another worker, and loading the state moves it to the run's device.
     """
     if checkpoint is None:
         return None
     log.info("job %s: resuming from the checkpoint of step %s", job_id, checkpoint.step)
-    return torch.load(io.BytesIO(checkpoint.data), weights_only=True)
+    return torch.load(io.BytesIO(checkpoint.data), map_location="cpu", weights_only=True)
 
 
 def _describe(error: Exception) -> str:

@@ -44,6 +44,22 @@ def test_more_threads_than_the_workers_may_use_is_refused_naming_the_setting(lim
     assert accepted.status_code == 201 and job_count(sessions) == before + 1
 
 
+def test_processes_times_threads_beyond_the_workers_cores_is_refused_naming_both(limited, alice, sessions):
+    client = limited(max_job_threads=4)
+    before = job_count(sessions)
+
+    refused = client.post("/v1/jobs", json=canonical(training__processes=3, training__threads=2), headers=alice)
+    accepted = client.post("/v1/jobs", json=canonical(training__processes=2, training__threads=2), headers=alice)
+
+    error = assert_error(refused, 422, "validation_error")
+    message = (
+        "training.processes x training.threads (3 x 2) may be at most 4 here "
+        "(BNLAB_MAX_JOB_THREADS, the cores a job may use): lower either"
+    )
+    assert error["details"] == [{"field": "body.training.processes", "message": message}]
+    assert accepted.status_code == 201 and job_count(sessions) == before + 1
+
+
 def test_an_owner_at_max_active_jobs_gets_429_until_one_finishes(limited, alice, bob):
     client = limited(max_active_jobs=2)
     first, _ = (client.post("/v1/jobs", json=CANONICAL_EXAMPLE, headers=alice).json() for _ in range(2))

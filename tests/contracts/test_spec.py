@@ -190,3 +190,39 @@ def test_the_claims_measurements_are_off_by_default_and_accepted():
 def test_the_target_says_which_accuracy_it_is_judged_by():
     properties = JobSpec.model_json_schema()["$defs"]["TrainingSpec"]["properties"]
     assert all("validation" in properties[name]["description"] for name in ("target_accuracy", "early_stop"))
+
+
+def test_one_process_on_the_cpu_is_the_default():
+    training = JobSpec().training
+    assert (training.processes, training.device) == (1, "cpu")
+
+
+@pytest.mark.parametrize(("batch_size", "processes"), [(60, 7), (64, 3), (10, 4)])
+def test_the_batch_must_split_evenly_over_the_processes(batch_size, processes):
+    message = rejected({"training": {"batch_size": batch_size, "processes": processes}})
+    assert f"training.batch_size ({batch_size}) must be divisible by training.processes ({processes})" in message
+
+
+@pytest.mark.parametrize("norm", ["batchnorm", "torch_batchnorm", "batch_renorm"])
+def test_per_process_statistics_need_two_examples_in_each_process(norm):
+    message = rejected({"model": {"norm": norm}, "training": {"batch_size": 4, "processes": 4}})
+    assert "each process's 1 example(s)" in message and "sync_batchnorm" in message
+    synchronized = {"model": {"norm": "sync_batchnorm"}, "training": {"batch_size": 4, "processes": 4}}
+    assert JobSpec.model_validate(synchronized).training.processes == 4
+
+
+def test_ghost_virtual_batches_fit_in_each_process_share():
+    model = {"norm": "ghost_batchnorm", "norm_options": {"virtual_batch_size": 32}}
+    message = rejected({"model": model, "training": {"batch_size": 60, "processes": 2}})
+    assert "virtual_batch_size must not exceed training.batch_size / processes (30)" in message
+    model["norm_options"]["virtual_batch_size"] = 30
+    assert JobSpec.model_validate({"model": model, "training": {"batch_size": 60, "processes": 2}})
+
+
+def test_internal_covariate_shift_is_measured_in_one_process():
+    assert "set training.processes to 1" in rejected({"training": {"track_ics": True, "processes": 2}})
+
+
+@pytest.mark.parametrize("device", ["gpu", "cuda:0", ""])
+def test_the_device_is_cpu_cuda_or_auto(device):
+    assert "'cpu', 'cuda' or 'auto'" in rejected({"training": {"device": device}})

@@ -132,6 +132,31 @@ def test_a_job_handed_back_is_queued_to_be_sent_again_with_its_checkpoint_and_at
     assert job.attempts == 1 and JobLease(session, job_id, "w2").latest_checkpoint().step == 40
 
 
+def test_an_ended_attempt_is_queued_to_resume_and_fails_once_out_of_attempts(session: Session):
+    job_id = job_in(session, QUEUED)
+    for attempt in (1, 2):
+        states.claim(session, job_id, f"w{attempt}", lease_s=60)
+        session.get(Job, job_id).dispatched_at = utcnow()
+        lease = JobLease(session, job_id, f"w{attempt}")
+        assert (lease.latest_checkpoint() or Checkpoint(step=None)).step == (10 if attempt == 2 else None)
+        lease.save_checkpoint(10 * attempt, b"state")
+        job = states.end_attempt(session, job_id, f"w{attempt}", max_attempts=2, reason="rank 1 of 2 ended")
+        if attempt == 1:
+            assert (job.status, job.worker, job.attempts, job.error) == (QUEUED, None, 1, None)
+            assert job.lease_expires_at is None and job.dispatched_at is None
+    assert (job.status, job.attempts, job.lease_expires_at) == (FAILED, 2, None) and job.finished_at is not None
+    assert job.error == "rank 1 of 2 ended; that ended all 2 attempts of the job (BNLAB_MAX_ATTEMPTS)"
+    assert session.scalars(select(Checkpoint).where(Checkpoint.job_id == job_id)).all() == []
+
+
+def test_a_worker_that_does_not_hold_the_job_cannot_end_its_attempt(session: Session):
+    job_id = job_in(session, RUNNING)
+    before = row(session, job_id)
+    with pytest.raises(TransitionError):
+        states.end_attempt(session, job_id, "another worker", max_attempts=3, reason="rank 1 of 2 ended")
+    assert row(session, job_id) == before
+
+
 def expire(session: Session, job_id: uuid.UUID) -> None:
     """The job's lease ran out: its worker went silent."""
     session.get(Job, job_id).lease_expires_at = utcnow() - timedelta(seconds=1)

@@ -38,6 +38,8 @@ from store import (
 )
 from store.migrate import upgrade
 from tests.store.conftest import postgres_database
+from tests.worker.engine.conftest import WALL_CLOCK, Collector
+from worker.engine import train
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("BNLAB_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")  # a db of its own, flushed
@@ -254,3 +256,12 @@ def flaky(monkeypatch: pytest.MonkeyPatch, owner: object, name: str, failures: f
 
     monkeypatch.setattr(owner, name, failing_at_first)
     return calls
+
+
+def assert_as_if_never_interrupted(backend, job_id, spec: dict, tmp_path) -> None:
+    """The job's stored points are those of the same spec trained in one go here: none missing, none twice."""
+    reference = Collector()
+    train(JobSpec.model_validate(spec), reference, tmp_path / "reference")
+    resumed = {key: value for key, value in backend.points(job_id).items() if key[0] not in WALL_CLOCK}
+    assert resumed == {(name, step): value for step, name, value in reference.deterministic()}
+    assert len(reference.deterministic()) == len(resumed)

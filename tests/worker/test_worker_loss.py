@@ -5,11 +5,8 @@ a run never interrupted would (rule 7). A worker stopped mid-job (SIGTERM) hands
 
 import pytest
 
-from contracts.spec import JobSpec
 from store import CheckpointRepository
-from tests.worker.conftest import running_worker
-from tests.worker.engine.conftest import WALL_CLOCK, Collector
-from worker.engine import train
+from tests.worker.conftest import assert_as_if_never_interrupted, running_worker
 
 pytestmark = pytest.mark.slow
 
@@ -56,15 +53,6 @@ def test_a_stopped_worker_hands_its_job_back_at_once_and_the_next_worker_resumes
     assert (job.status, job.attempts, job.summary["steps_done"]) == ("succeeded", 1, 3000)
     assert f"job {job_id}: resuming from the checkpoint of step {step}" in successor.log()
     assert_as_if_never_interrupted(backend, job_id, spec, tmp_path)
-
-
-def assert_as_if_never_interrupted(backend, job_id, spec: dict, tmp_path) -> None:
-    """The job's stored points are those of the same spec trained in one go here: none missing, none twice."""
-    reference = Collector()
-    train(JobSpec.model_validate(spec), reference, tmp_path / "reference")
-    resumed = {key: value for key, value in backend.points(job_id).items() if key[0] not in WALL_CLOCK}
-    assert resumed == {(name, step): value for step, name, value in reference.deterministic()}
-    assert len(reference.deterministic()) == len(resumed)
 
 
 def test_a_stopped_idle_worker_loses_no_pool_process_on_the_way(backend):

@@ -102,7 +102,7 @@ def activation_points(model: nn.Module, probe: torch.Tensor, step: int) -> list[
 
 def _distribution(name: str, flat: torch.Tensor, step: int) -> list[MetricPoint]:
     """Nearest-rank quantiles (one partial sort) of at most MAX_QUANTILE_VALUES values, mean and std."""
-    sample = flat[:: -(-len(flat) // MAX_QUANTILE_VALUES)].numpy()
+    sample = flat[:: -(-len(flat) // MAX_QUANTILE_VALUES)].cpu().numpy()
     ranks = (QUANTILE_LEVELS * (len(sample) - 1)).round().long().tolist()
     stats = dict(zip(QUANTILES, np.partition(sample, ranks)[ranks].tolist(), strict=True))
     stats |= {"mean": flat.mean().item(), "std": flat.std(correction=0).item()}

@@ -9,6 +9,7 @@ from contracts.spec import NormOptions
 _BATCH_NORMS = {
     "batchnorm": (bn.BatchNorm1d, bn.BatchNorm2d),
     "torch_batchnorm": (nn.BatchNorm1d, nn.BatchNorm2d),
+    "sync_batchnorm": (bn.SyncBatchNorm, bn.SyncBatchNorm),  # the statistics of every rank's share of the batch
     "ghost_batchnorm": (bn.GhostBatchNorm1d, bn.GhostBatchNorm2d),
     "batch_renorm": (bn.BatchRenorm1d, bn.BatchRenorm2d),
 }

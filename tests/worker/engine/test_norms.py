@@ -13,6 +13,7 @@ EXPECTED = {
     "none": (nn.Identity, nn.Identity, nn.Identity),
     "batchnorm": (bn.BatchNorm1d, bn.BatchNorm1d, bn.BatchNorm2d),
     "torch_batchnorm": (nn.BatchNorm1d, nn.BatchNorm1d, nn.BatchNorm2d),
+    "sync_batchnorm": (bn.SyncBatchNorm, bn.SyncBatchNorm, bn.SyncBatchNorm),
     "ghost_batchnorm": (bn.GhostBatchNorm1d, bn.GhostBatchNorm1d, bn.GhostBatchNorm2d),
     "batch_renorm": (bn.BatchRenorm1d, bn.BatchRenorm1d, bn.BatchRenorm2d),
     "layernorm": (nn.LayerNorm, nn.GroupNorm, nn.GroupNorm),

@@ -3,7 +3,7 @@ standardize by the statistics of the examples trained on."""
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +42,11 @@ class Dataset:
     input_shape: tuple[int, ...]
     val_x: torch.Tensor
     val_y: torch.Tensor
+
+    def to(self, device: torch.device) -> "Dataset":
+        """The same data on `device` (itself when it is there already)."""
+        tensors = ("train_x", "train_y", "test_x", "test_y", "val_x", "val_y")
+        return replace(self, **{name: getattr(self, name).to(device) for name in tensors})
 
     def first(self, part: str, size: int | None) -> tuple[torch.Tensor, torch.Tensor]:
         """Inputs and labels of the first `size` (None: all) examples of the "train", "val" or "test" part."""
