@@ -59,7 +59,7 @@ def _train(job: Job, checkpoint: Checkpoint | None, reporter: DatabaseReporter, 
     try:
         spec = JobSpec.model_validate(job.spec)
         resume = _resume_state(job.id, checkpoint)
-        summary = train(spec, reporter, settings.data_dir, resume, settings.collective_timeout_s)
+        summary = train(spec, reporter, settings.data_dir, resume, collective_timeout_s=settings.collective_timeout_s)
         reporter.drain()
     except (TransitionError, DatabaseUnavailable):
         raise  # the job is no longer ours, or the database is away: its next run records the outcome

@@ -32,7 +32,7 @@ LEAKS = ("SELECT", "INSERT", "postgresql://", "secret", "db.internal", "Tracebac
 
 def fake_train(monkeypatch: pytest.MonkeyPatch, effect) -> None:
     """Replace the engine with `effect(reporter)` for this test."""
-    monkeypatch.setattr(job_module, "train", lambda spec, reporter, data_dir, resume: effect(reporter))
+    monkeypatch.setattr(job_module, "train", lambda spec, reporter, data_dir, resume, **_: effect(reporter))
 
 
 def raise_(error: BaseException):

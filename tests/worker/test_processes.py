@@ -17,8 +17,8 @@ from worker.engine import train
 
 MULTI = {
     "dataset": {"name": "spirals"},
-    "model": {"hidden": [64, 64], "norm": "sync_batchnorm", "dropout": 0.1},
-    "training": {"steps": 4000, "batch_size": 64, "eval_every": 250, "checkpoint_every": 250, "processes": 2},
+    "model": {"hidden": [32, 32], "norm": "sync_batchnorm", "dropout": 0.1},
+    "training": {"steps": 1000, "batch_size": 64, "eval_every": 100, "checkpoint_every": 100, "processes": 2},
 }
 
 
@@ -62,7 +62,7 @@ def test_a_killed_rank_ends_the_attempt_and_the_job_resumes_as_if_never_interrup
         (rank,) = rank_processes(worker)
         os.kill(rank, signal.SIGKILL)
         job = backend.finished(job_id, timeout=240)
-    assert (job.status, job.attempts, job.summary["steps_done"]) == ("succeeded", 2, 4000)
+    assert (job.status, job.attempts, job.summary["steps_done"]) == ("succeeded", 2, 1000)
     assert "rank 1 of 2 ended (killed by SIGKILL) during training; it goes back to the queue" in worker.log()
     assert f"job {job_id}: resuming from the checkpoint of step" in worker.log()
     assert_as_if_never_interrupted(backend, job_id, MULTI, tmp_path)
