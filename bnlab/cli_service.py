@@ -12,6 +12,7 @@ import typer
 
 from bnlab.cli_keys import create_key, migrated_store
 from bnlab.serve_checks import ensure_port_free, hold_data_dir
+from contracts.queues import DEFAULT_QUEUE, QUEUES
 from contracts.settings import Settings
 
 STOP_WAIT_S = 10
@@ -23,6 +24,25 @@ DataDir = Annotated[Path | None, typer.Option(help="overrides BNLAB_DATA_DIR", s
 Host = Annotated[str, typer.Option(help="interface the API listens on")]
 Port = Annotated[int, typer.Option(help="port the API listens on", min=1, max=65535)]
 Workers = Annotated[int, typer.Option(help="jobs trained at the same time", min=1)]
+
+
+def checked_queues(value: str) -> str:
+    """`cpu`, `cuda` or both, comma-separated: the devices whose jobs this worker takes."""
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(QUEUES))
+    if unknown or not names:
+        raise typer.BadParameter(f"{', '.join(unknown) or 'nothing'}: give {' or '.join(QUEUES)}, comma-separated")
+    return ",".join(dict.fromkeys(names))
+
+
+Queues = Annotated[
+    str,
+    typer.Option(
+        help="the jobs this worker takes, by the device they need: cpu (training.device cpu and auto), "
+        "cuda (on a machine with a GPU), or cpu,cuda",
+        callback=checked_queues,
+    ),
+]
 Processes = Annotated[
     int,
     typer.Option(
@@ -31,10 +51,10 @@ Processes = Annotated[
 ]
 
 
-def worker_command(concurrency: int) -> list[str]:
-    """A real Celery worker process; its prefork children train one job at a time each."""
+def worker_command(concurrency: int, queues: str = DEFAULT_QUEUE) -> list[str]:
+    """A real Celery worker process taking jobs from `queues`; its prefork children train one job at a time each."""
     return [
-        sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker",
+        sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "--queues", queues,
         "--concurrency", str(concurrency), "--loglevel", "INFO", "--without-gossip", "--without-mingle",
     ]  # fmt: skip
 
@@ -67,7 +87,13 @@ def apply_data_dir(data_dir: Path | None) -> Settings:
 
 
 @commands.command(rich_help_panel=PANEL)
-def serve(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000, workers: Workers = 1) -> None:
+def serve(
+    data_dir: DataDir = None,
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    workers: Workers = 1,
+    queues: Queues = DEFAULT_QUEUE,
+) -> None:
     """API and workers in one command, embedded by default (no servers needed).
 
     Migrates, starts the workers, serves the API and, once it listens, prints a first key if there is none.
@@ -77,7 +103,7 @@ def serve(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000,
     ensure_port_free(host, port)
     factory = migrated_store(settings)
     print(f"database {settings.display_database_url}\nbroker   {settings.display_broker_url}", flush=True)
-    pool = subprocess.Popen(worker_command(workers))
+    pool = subprocess.Popen(worker_command(workers, queues))
     # uvicorn re-raises the SIGTERM it caught once it has shut down; exiting through SystemExit
     # instead of dying by the signal lets the `finally` below stop the workers (no orphans).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -117,8 +143,8 @@ def api(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000, p
 
 
 @commands.command(rich_help_panel=PANEL)
-def worker(data_dir: DataDir = None, workers: Workers = 1) -> None:
+def worker(data_dir: DataDir = None, workers: Workers = 1, queues: Queues = DEFAULT_QUEUE) -> None:
     """A Celery worker alone: this process becomes Celery's."""
     apply_data_dir(data_dir)
-    command = worker_command(workers)
+    command = worker_command(workers, queues)
     os.execv(command[0], command)

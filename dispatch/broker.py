@@ -10,6 +10,7 @@ from celery import Celery
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from contracts.queues import DEFAULT_QUEUE
 from contracts.settings import Settings
 
 TRAIN_TASK = "bnlab.train_job"
@@ -26,6 +27,7 @@ def make_celery(settings: Settings) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        task_default_queue=DEFAULT_QUEUE,
         task_time_limit=settings.job_time_limit_s + 60,
         task_soft_time_limit=settings.job_time_limit_s,
         broker_transport_options=_transport_options(settings),
@@ -50,9 +52,10 @@ def _broker(url: str) -> dict:
     return {"broker_url": url}
 
 
-def enqueue(app: Celery, job_id: UUID) -> None:
-    """Only the id travels; the database holds the job (call after the job's row is committed)."""
-    app.send_task(TRAIN_TASK, args=[str(job_id)])
+def enqueue(app: Celery, job_id: UUID, queue: str = DEFAULT_QUEUE) -> None:
+    """Only the id travels, on the queue of the device the job needs; the database holds the job (call after the
+    job's row is committed)."""
+    app.send_task(TRAIN_TASK, args=[str(job_id)], queue=queue)
 
 
 def purge_consumed(settings: Settings) -> int:

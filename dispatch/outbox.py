@@ -9,13 +9,14 @@ import logging
 from collections.abc import Callable
 from uuid import UUID
 
+from contracts.queues import queue_for
 from contracts.settings import Settings
 from dispatch.coalesce import Coalesced
 from store import SessionFactory, outbox, read_scope, session_scope
 
 log = logging.getLogger(__name__)
 
-Send = Callable[[UUID], None]
+Send = Callable[[UUID, str], None]  # a job id, and the queue of the device it needs
 
 
 class Dispatcher:
@@ -31,9 +32,9 @@ class Dispatcher:
         with read_scope(self.sessions) as session:  # a job sent twice is harmless: no lock is needed to choose
             due = outbox.due(session, self.share, self.resend_after_s, owner)
         sent: list[UUID] = []
-        for job_id in due:
+        for job_id, device in due:
             try:
-                self.send(job_id)
+                self.send(job_id, queue_for(device))
             except Exception:
                 log.warning("job %s stays queued: the broker did not take its message (sent again later)", job_id)
                 break

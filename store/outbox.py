@@ -7,6 +7,7 @@ kept within a share, so that one owner's burst waits in the database, not in fro
 
 import uuid
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -15,18 +16,26 @@ from store.models import Job, JobStatus
 from store.timestamps import utcnow
 
 
-def due(session: Session, share: int, resend_after_s: float, owner: str | None = None) -> list[uuid.UUID]:
+class Due(NamedTuple):
+    """A job to send, and the device it needs (its training.device; None for a job stored before that field)."""
+
+    id: uuid.UUID
+    device: str | None
+
+
+def due(session: Session, share: int, resend_after_s: float, owner: str | None = None) -> list[Due]:
     """Queued jobs to send now, oldest first within each owner's free share, owners interleaved."""
     stale = utcnow() - timedelta(seconds=resend_after_s)
     busy = _busy_by_owner(session, stale, owner)
     needing = or_(Job.dispatched_at.is_(None), Job.dispatched_at < stale)
     rank = func.row_number().over(partition_by=Job.owner, order_by=(Job.created_at, Job.id)).label("rank")
-    candidates = select(Job.id, Job.owner, rank).where(Job.status == JobStatus.QUEUED, needing)
+    device = Job.spec["training"]["device"].as_string().label("device")
+    candidates = select(Job.id, Job.owner, device, rank).where(Job.status == JobStatus.QUEUED, needing)
     if owner is not None:
         candidates = candidates.where(Job.owner == owner)
     ranked = candidates.subquery()
     rows = session.execute(select(ranked).where(ranked.c.rank <= share).order_by(ranked.c.rank)).all()
-    return [row.id for row in rows if row.rank <= share - busy.get(row.owner, 0)]
+    return [Due(row.id, row.device) for row in rows if row.rank <= share - busy.get(row.owner, 0)]
 
 
 def _busy_by_owner(session: Session, stale: datetime, owner: str | None) -> dict[str, int]:

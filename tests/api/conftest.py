@@ -47,7 +47,7 @@ def enqueued() -> list[tuple[UUID, str | None]]:
 def app(settings: Settings, sessions: SessionFactory, enqueued: list) -> FastAPI:
     """The app with an enqueuer that records, reading the job through a session of its own (so: committed)."""
 
-    def record(job_id: UUID) -> None:
+    def record(job_id: UUID, queue: str) -> None:
         with session_scope(sessions) as session:
             job = session.get(Job, job_id)
             enqueued.append((job_id, job.status if job else None))

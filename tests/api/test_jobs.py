@@ -275,7 +275,7 @@ def test_delete_an_unfinished_job_is_refused(client, alice, submit, sessions, ru
 
 
 def test_a_failed_enqueue_still_answers_201_and_leaves_the_job_queued(settings, alice):
-    def broken(job_id: UUID) -> None:
+    def broken(job_id: UUID, queue: str) -> None:
         raise ConnectionError("broker down")
 
     app = create_app(settings, enqueuer=broken)

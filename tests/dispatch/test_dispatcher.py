@@ -14,12 +14,14 @@ class Broker:
 
     def __init__(self, up_to: int | None = None) -> None:
         self.sent: list[UUID] = []
+        self.queues: list[str] = []
         self.up_to = up_to
 
-    def send(self, job_id: UUID) -> None:
+    def send(self, job_id: UUID, queue: str) -> None:
         if self.up_to is not None and len(self.sent) >= self.up_to:
             raise ConnectionError("broker down")
         self.sent.append(job_id)
+        self.queues.append(queue)
 
 
 @pytest.fixture
@@ -47,3 +49,10 @@ def test_a_failed_send_stops_and_leaves_the_rest_due(factory, make_job, settings
     assert Dispatcher(factory, Broker(up_to=1).send, settings).dispatch() == [first]
     assert (dispatched(factory, first), dispatched(factory, second)) == (True, False)
     assert Dispatcher(factory, Broker().send, settings).dispatch() == [second]
+
+
+def test_a_job_goes_to_the_queue_of_the_device_it_needs(factory, make_job, settings):
+    jobs = [make_job("alice", training={"device": device}).id for device in ("cuda", "auto")]
+    broker = Broker()
+    assert Dispatcher(factory, broker.send, settings).dispatch() == jobs
+    assert broker.queues == ["cuda", "cpu"]  # auto runs wherever there is room: every worker takes cpu

@@ -15,7 +15,7 @@ SHARE, RESEND_S = 4, 600
 
 def due(session: Session, owner: str | None = None) -> list:
     """The jobs the dispatcher would send now."""
-    return outbox.due(session, SHARE, RESEND_S, owner)
+    return [job.id for job in outbox.due(session, SHARE, RESEND_S, owner)]
 
 
 def sent_ago(session: Session, job: Job, seconds: float) -> None:
@@ -66,3 +66,12 @@ def test_owners_are_interleaved_so_a_burst_does_not_go_first(session: Session, m
     late = make_job("bob")
     assert due(session)[:2] == [burst[0].id, late.id]
     assert due(session, owner="bob") == [late.id]
+
+
+def test_each_due_job_says_the_device_it_needs(session: Session, make_job: MakeJob):
+    jobs = {device: make_job(training={"device": device}) for device in ("cpu", "cuda", "auto")}
+    old = make_job()
+    spec = {**old.spec, "training": {k: v for k, v in old.spec["training"].items() if k != "device"}}
+    session.execute(update(Job).where(Job.id == old.id).values(spec=spec))  # stored before the field existed
+    devices = {job.id: job.device for job in outbox.due(session, SHARE, RESEND_S)}
+    assert devices == {jobs["cpu"].id: "cpu", jobs["cuda"].id: "cuda", jobs["auto"].id: "auto", old.id: None}

@@ -23,6 +23,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from contracts.queues import queue_for
 from contracts.settings import Settings
 from contracts.spec import JobSpec
 from dispatch.broker import enqueue, make_celery
@@ -79,9 +80,9 @@ class Backend:
             return JobRepository(session).create("tester", JobSpec.model_validate(spec)).id
 
     def submit(self, **spec: object) -> uuid.UUID:
-        """As the API does it: the row committed first, then the id to the broker (rule 1)."""
+        """As the API does it: the row committed first, then the id to the broker, on its device's queue (rule 1)."""
         job_id = self.create(**spec)
-        enqueue(self.app, job_id)
+        enqueue(self.app, job_id, queue_for(JobSpec.model_validate(spec).training.device))
         return job_id
 
     def job(self, job_id: uuid.UUID) -> Job:
@@ -168,17 +169,23 @@ class WorkerProcess:
     """`celery -A worker.celery_app worker` (prefork, one child) in a process group of its own.
 
     `data_dir` stands for another machine: a data dir of its own, the same database and broker; `env` adds to (or
-    overrides) the environment the worker gets.
+    overrides) the environment the worker gets; `queues` are the queues it takes jobs from (contracts/queues.py).
     """
 
     def __init__(
-        self, backend: Backend, name: str, data_dir: Path | None = None, env: Mapping[str, str] | None = None
+        self,
+        backend: Backend,
+        name: str,
+        data_dir: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        queues: str = "cpu",
     ) -> None:
         backend.log_dir.mkdir(exist_ok=True)
         self.log_path = backend.log_dir / f"{name}-{uuid.uuid4().hex[:6]}.log"
         command = [
             sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "--concurrency", "1",
-            "--hostname", f"{self.log_path.stem}@%h", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+            "--queues", queues, "--hostname", f"{self.log_path.stem}@%h", "--loglevel", "INFO",
+            "--without-gossip", "--without-mingle",
         ]  # fmt: skip
         environment = _worker_env(backend.settings, data_dir) | dict(env or {})
         with self.log_path.open("w") as log:
@@ -222,10 +229,14 @@ def _worker_env(settings: Settings, data_dir: Path | None = None) -> dict[str, s
 
 @contextlib.contextmanager
 def running_worker(
-    backend: Backend, name: str, data_dir: Path | None = None, env: Mapping[str, str] | None = None
+    backend: Backend,
+    name: str,
+    data_dir: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    queues: str = "cpu",
 ) -> Iterator[WorkerProcess]:
     """A worker process that is killed when the block ends, however it ends."""
-    worker = WorkerProcess(backend, name, data_dir, env)
+    worker = WorkerProcess(backend, name, data_dir, env, queues)
     try:
         yield worker
     finally:

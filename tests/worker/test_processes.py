@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from contracts.spec import JobSpec
-from store import CheckpointRepository, session_scope, states
+from store import CheckpointRepository, outbox, session_scope, states
 from tests.worker.conftest import WorkerProcess, assert_as_if_never_interrupted, running_worker, small
 from tests.worker.engine.conftest import WALL_CLOCK, Collector
 from worker.engine import train
@@ -84,9 +84,17 @@ def test_a_cancel_stops_every_rank(backend):
         assert rank_processes(worker) == []
 
 
-def test_a_gpu_job_on_a_worker_without_one_fails_saying_what_to_change(backend):
+def test_a_gpu_job_waits_for_a_worker_taking_cuda_and_one_without_a_gpu_fails_it_saying_so(backend):
     if torch.cuda.is_available():
         pytest.skip("this machine has a CUDA device")
-    with running_worker(backend, "cpu-only"):
-        job = backend.finished(backend.submit(**small(device="cuda")))
+    gpu_job = backend.submit(**small(device="cuda"))
+    with session_scope(backend.factory) as session:  # recorded as the dispatcher does: no sweep sends it again
+        outbox.mark_dispatched(session, [gpu_job])
+    cpu_job = backend.submit(**small(device="auto"))
+    with running_worker(backend, "cpu-queue"):
+        assert backend.finished(cpu_job).status == "succeeded"
+    assert backend.job(gpu_job).status == "queued"  # the cpu worker never took it
+    with running_worker(backend, "cuda-queue", queues="cuda") as worker:
+        job = backend.finished(gpu_job)
     assert job.status == "failed" and "has no CUDA device" in job.error and "training.device to cpu" in job.error
+    assert job.worker.startswith(worker.log_path.stem)
