@@ -4,6 +4,7 @@ from typing import Any
 
 from analysis.evidence import (
     BN,
+    CHANCE,
     LR,
     NONE,
     arm,
@@ -12,13 +13,14 @@ from analysis.evidence import (
     mean_of,
     missing,
     outcome,
+    scored,
     section,
     stable,
     steps_to_target,
     target,
 )
 from analysis.results import CellResult, SectionInfo, StudyResult
-from analysis.runs import counted, diverged, failed_to_learn, finished, value, values
+from analysis.runs import counted, finished, values
 from analysis.stats import summarize
 from analysis.verdicts import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, combine, judge, make_claim, rule
 from contracts.presets import CLAIM_SECTIONS, SHARED_LR, TARGETS
@@ -27,7 +29,6 @@ FASTER_MINIMUM = 0.10  # of none's mean steps
 LR_FACTOR = 3.0  # one step of a half-decade grid
 INIT_MINIMUM = 0.05  # accuracy
 INIT = "model.init.scale"
-CHANCE = 0.1  # 10 classes
 TARGET_WORDS = ", ".join(f"{accuracy:g} on {dataset}" for dataset, accuracy in TARGETS.items())
 
 FASTER = {
@@ -180,18 +181,13 @@ def higher_lr(result: StudyResult) -> dict[str, Any]:
     return make_claim(HIGHER_LR, verdict, words, {"sections": sections}, finding + ".")
 
 
-def _accuracy(job: Any) -> float | None:
-    """Final validation accuracy, chance for a run that diverged or failed to learn."""
-    return CHANCE if diverged(job) or failed_to_learn(job) else value(job, "final_val_acc")
-
-
 def _ranges(cells: list[CellResult], norm: str, scales: list[float]) -> dict[int, float]:
     """Per seed, max - min over the init scales of its final validation accuracy (seeds with every scale only)."""
     by_seed: dict[int, dict[float, float]] = {}
     for scale in scales:
         cell = arm(cells, norm, **{INIT: scale})
         for job in finished(cell) if cell is not None else []:
-            if (accuracy := _accuracy(job)) is not None:
+            if (accuracy := scored(job, "final_val_acc")) is not None:
                 by_seed.setdefault(job.seed, {})[scale] = accuracy
     return {seed: max(acc.values()) - min(acc.values()) for seed, acc in by_seed.items() if len(acc) == len(scales)}
 

@@ -10,6 +10,7 @@ from contracts.presets import TARGETS
 NORM = "model.norm"
 LR = "optimizer.lr"
 BN, NONE = "batchnorm", "none"
+CHANCE = 0.1  # 10 classes
 
 
 def section(result: StudyResult, name: str) -> tuple[SectionInfo | None, list[CellResult]]:
@@ -28,6 +29,11 @@ def arm(cells: list[CellResult], norm: str, **axes: Any) -> CellResult | None:
     """The cell of one norm at the given other grid values (keyword `lr` is optimizer.lr, others by full path)."""
     wanted = {NORM: norm, **{(LR if key == "lr" else key): found for key, found in axes.items()}}
     return find_cell(cells, wanted)
+
+
+def scored(job: JobResult, field: str) -> float | None:
+    """An accuracy field of a run, chance for a run that diverged or failed to learn (no accuracy worth the name)."""
+    return CHANCE if diverged(job) or failed_to_learn(job) else value(job, field)
 
 
 def mean_of(cell: CellResult | None, field: str) -> float | None:

@@ -17,11 +17,12 @@ NORM_COLOURS = {
     "batchnorm": "#1f77b4",
     "torch_batchnorm": "#ff7f0e",
     "ghost_batchnorm": "#2ca02c",
+    "sync_batchnorm": "#17becf",
     "batch_renorm": "#9467bd",
     "layernorm": "#d62728",
     "groupnorm": "#8c564b",
 }
-OTHER_COLOURS = ["#e377c2", "#bcbd22", "#17becf", "#7f7f7f"]
+OTHER_COLOURS = ["#e377c2", "#bcbd22", "#7f7f7f"]
 LINESTYLES = ["-", "--", "-.", ":"]
 OUTCOMES = {"diverged": "diverged", "failed_to_learn": "failed to learn"}  # counted per cell, noted in legends
 LIGHTEST = 0.6  # the lightest shade of a norm's colour mixes this much white in: still visible on white

@@ -33,9 +33,11 @@ CURVE_LABELS = {
     "test_acc": f"test {ACCURACY_LABEL}",
     "val_acc": f"validation {ACCURACY_LABEL}",
 }
+BATCH_AXIS = "training.batch_size"
 SWEEP_LABELS = {
     "optimizer.lr": "learning rate (optimizer.lr; log scale)",
     "model.init.scale": "initial weight scale (model.init.scale; log scale)",
+    BATCH_AXIS: "batch size, split over training.processes (training.batch_size; log scale)",
 }
 LEGEND_LINE = 0.17  # inches per legend entry at x-small: the figure grows so a long legend stays below the title
 NO_DATA = "no finished runs yet"
@@ -98,7 +100,7 @@ def draw_sweep(fig: Figure, section: dict[str, Any], cells: list[dict[str, Any]]
         used |= _outcome_marks(ax, style, members, axis, field)
     ax.set_xscale("log")
     ticks = sorted({float(cell["values"][axis]) for cell in cells})
-    ax.set_xticks(ticks, [format_value(tick) for tick in ticks])
+    ax.set_xticks(ticks, [_tick_label(section, axis, tick) for tick in ticks])
     ax.minorticks_off()
     ax.set_ylim(0, 1.02)
     ax.set_xlabel(SWEEP_LABELS.get(axis, f"{axis} (log scale)"))
@@ -106,6 +108,14 @@ def draw_sweep(fig: Figure, section: dict[str, Any], cells: list[dict[str, Any]]
     if not any(stat(cell, field) for cell in cells):
         _no_data(ax)
     _legend(fig, ax, [handle for key, handle in MARK_HANDLES.items() if key in used])
+
+
+def _tick_label(section: dict[str, Any], axis: str, tick: float) -> str:
+    """A grid value; a batch size split over several processes says each one's share as well."""
+    processes = section.get("base", {}).get("training", {}).get("processes", 1)
+    if axis != BATCH_AXIS or processes == 1:
+        return format_value(tick)
+    return f"{format_value(tick)}\n({format_value(tick / processes)} per process)"
 
 
 def accuracy_field(cells: list[dict[str, Any]]) -> str:

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from analysis.plot_bars import draw_cost, draw_regularization
 from analysis.plot_common import curve_metrics, ics_layers, last_hidden_layer, section_cells
-from analysis.plot_kinds import draw_activations, draw_curves, draw_ics, draw_sweep
+from analysis.plot_kinds import BATCH_AXIS, draw_activations, draw_curves, draw_ics, draw_sweep
 
 CURVE_METRICS = {"train_loss": "training loss", "test_acc": "test accuracy", "val_acc": "validation accuracy"}
 LR_AXIS = "optimizer.lr"
@@ -31,6 +31,7 @@ DRAWERS: dict[str, Drawer] = {
     "curves": draw_curves,
     "lr": draw_sweep,
     "init": draw_sweep,
+    "batch": draw_sweep,
     "activations": draw_activations,
     "ics": draw_ics,
     "cost": draw_cost,
@@ -100,6 +101,7 @@ def _section_entries(report: dict[str, Any], section: dict[str, Any]) -> list[Pl
     kinds = {
         "lr": (LR_AXIS in grid, "final accuracy against the learning rate", LR_AXIS),
         "init": (INIT_AXIS in grid, "final accuracy against the initial weight scale", INIT_AXIS),
+        "batch": (BATCH_AXIS in grid, "final accuracy against the batch size", BATCH_AXIS),
         "activations": (
             last_hidden_layer(metrics) is not None,
             "last hidden layer's input over training (15th, 50th, 85th percentile)",

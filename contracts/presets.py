@@ -1,7 +1,8 @@
-"""The presets: whole experiments by name. `claims` tests the six claims about batch norm, `paper-fig1` redoes
+"""The presets: whole experiments by name. `claims` tests the seven claims about batch norm, `paper-fig1` redoes
 Figure 1 of Ioffe & Szegedy (2015). Each section serves one or more claims; the analysis reads them by name.
 
-Every section compares `model.norm` none (the baseline) with batchnorm at otherwise equal settings, on 3 seeds.
+Every section compares `model.norm` none (the baseline) with batchnorm at otherwise equal settings, on 3 seeds;
+`small_batches` adds sync_batchnorm and ghost_batchnorm, trained over several processes.
 Selections (best learning rate, steps to target) use a validation split of the training data, never the test set.
 """
 
@@ -18,6 +19,11 @@ SHARED_LR = 0.1  # claim 1 at one shared learning rate: the sweep's value both a
 LEARNING_RATES = [0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0]  # three decades
 INIT_SCALES = [0.1, 0.3, 1.0, 3.0, 10.0]
 DROPOUT = 0.5
+PROCESSES = 2  # small_batches trains over this many processes: per-process batches of 2 and 32
+SMALL_BATCH_SIZES = [4, 64]
+SMALL_BATCH_NORMS = ["none", "batchnorm", "sync_batchnorm", "ghost_batchnorm"]
+SMALL_BATCH_LR = 0.01  # at 0.1 with momentum 0.9, batches of 4 fail to learn in every arm
+VIRTUAL_BATCH = 2  # ghost BN normalizes groups of 2 even in batches of 64: small statistics at a large batch
 
 # Which sections each claim reads (docs/studies.md explains every rule).
 CLAIM_SECTIONS = {
@@ -27,6 +33,7 @@ CLAIM_SECTIONS = {
     "regularization": ["regularization"],
     "cost": ["cost"],
     "covariate_shift": ["covariate_shift"],
+    "small_batches": ["small_batches"],
 }
 TARGETS = {"mnist1d": 0.5, "digits": 0.95}  # validation accuracy that counts as "reached" (steps_to_target)
 
@@ -53,8 +60,16 @@ def _base(dataset: str, steps: int, scale: float, **training: Any) -> dict[str, 
     }
 
 
+def _small_batches(scale: float) -> dict[str, Any]:
+    """The MNIST-1D base over PROCESSES processes at a learning rate that batches of 4 can learn with."""
+    base = _base("mnist1d", 1500, scale, processes=PROCESSES)
+    base["optimizer"]["lr"] = SMALL_BATCH_LR
+    base["model"]["norm_options"] = {"virtual_batch_size": VIRTUAL_BATCH}
+    return base
+
+
 def claims_sections(scale: float) -> list[Section]:
-    """The six claims on MNIST-1D, the learning-rate claims on scikit-learn's digits as well."""
+    """The seven claims on MNIST-1D, the learning-rate claims on scikit-learn's digits as well."""
     digits = _base("digits", 1000, scale)
     digits["model"]["hidden"] = [100, 100]
     return [
@@ -68,6 +83,11 @@ def claims_sections(scale: float) -> list[Section]:
             {"model.norm": [*NORMS, "torch_batchnorm"]},
         ),
         Section("covariate_shift", _base("mnist1d", 1500, scale, track_ics=True), _NORMS),
+        Section(
+            "small_batches",
+            _small_batches(scale),
+            {"model.norm": SMALL_BATCH_NORMS, "training.batch_size": SMALL_BATCH_SIZES},
+        ),
     ]
 
 

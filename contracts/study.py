@@ -90,7 +90,7 @@ class GridStudy(_Strict):
 
 
 class PresetStudy(_Strict):
-    """A whole experiment by name: `claims` tests the six claims about batch norm, `paper-fig1` redoes Figure 1."""
+    """A whole experiment by name: `claims` tests the seven claims about batch norm, `paper-fig1` redoes Figure 1."""
 
     preset: Literal["claims", "paper-fig1"] = Field(description="which experiment")
     scale: float = Field(1.0, ge=0.01, le=10, description="multiplies the training steps: < 1 is quicker, > 1 longer")

@@ -30,7 +30,7 @@ StudyBody = Annotated[
                 "summary": "BN on and off at three learning rates, three seeds each",
                 "value": GridStudy.model_config["json_schema_extra"]["examples"][0],
             },
-            "claims": {"summary": "the six claims about batch norm", "value": {"preset": "claims", "scale": 1.0}},
+            "claims": {"summary": "the seven claims about batch norm", "value": {"preset": "claims", "scale": 1.0}},
             "paper-fig1": {"summary": "Figure 1 of Ioffe & Szegedy 2015", "value": {"preset": "paper-fig1"}},
         },
     ),

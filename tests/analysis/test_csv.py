@@ -24,9 +24,9 @@ def test_one_row_per_job_with_the_union_of_grid_paths_and_summary_fields():
     result = claims_study(make)
     text = jobs_csv(result)
     header = next(csv.reader(io.StringIO(text)))
-    grid = ["model.norm", "optimizer.lr", "model.init.scale", "model.dropout"]
+    grid = ["model.norm", "optimizer.lr", "model.init.scale", "model.dropout", "training.batch_size"]
     assert header[: 1 + len(grid) + 3] == ["section", *grid, "seed", "job_id", "status"]
-    assert header[8:] == [*healthy("x", {}, 0).summary, "params"]
+    assert header[1 + len(grid) + 3 :] == [*healthy("x", {}, 0).summary, "params"]
     found = rows(text)
     assert len(found) == sum(len(cell.jobs) for cell in result.cells)
     init = next(row for row in found if row["section"] == "initialization")

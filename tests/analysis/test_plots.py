@@ -35,12 +35,16 @@ CLAIMS_PLOTS = [
     "curves-covariate_shift-test_acc",
     "curves-covariate_shift-val_acc",
     "ics-covariate_shift",
+    "curves-small_batches-train_loss",
+    "curves-small_batches-test_acc",
+    "curves-small_batches-val_acc",
+    "batch-small_batches",
     "curves-fig1-train_loss",
     "curves-fig1-test_acc",
     "activations-fig1",
 ]
 ROOT = Path(__file__).resolve().parents[2]
-GRID_PLOTS = ["curves-grid-train_loss", "curves-grid-test_acc"]
+GRID_PLOTS = ["curves-grid-train_loss", "curves-grid-test_acc", "batch-grid"]
 
 
 def _all(synthetic_claims, synthetic_grid):
@@ -63,6 +67,7 @@ def test_catalogue_of_a_study_with_no_runs_done_keeps_the_grid_plots_and_drops_t
         "init-initialization",
         "regularization-regularization",
         "cost-cost",
+        "batch-small_batches",
     ]
     assert render(report, "lr-learning_rate", "png").startswith(b"\x89PNG")
 
@@ -165,3 +170,10 @@ def test_rendering_never_touches_pyplot(synthetic_grid):
         "assert 'matplotlib.pyplot' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_a_batch_sweep_over_processes_says_each_ones_share(synthetic_claims, synthetic_grid):
+    ticks = [label.get_text() for label in figure(synthetic_claims, "batch-small_batches").axes[0].get_xticklabels()]
+    assert ticks == ["4\n(2 per process)", "64\n(32 per process)"]
+    single = [label.get_text() for label in figure(synthetic_grid, "batch-grid").axes[0].get_xticklabels()]
+    assert single == ["32", "64"]

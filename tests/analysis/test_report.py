@@ -18,7 +18,7 @@ KEYS = {"study_id", "name", "preset", "scale", "partial", "counts", "sections", 
 CELL_KEYS = {"section", "values", "job_ids", "counts", "n", "diverged", "failed_to_learn", "summary", "comparison"}
 
 
-def test_a_finished_claims_study_has_every_key_and_six_judged_claims():
+def test_a_finished_claims_study_has_every_key_and_seven_judged_claims():
     result = claims_study()
     report = build_report(result, url)
     json.dumps(report, allow_nan=False)
@@ -26,7 +26,7 @@ def test_a_finished_claims_study_has_every_key_and_six_judged_claims():
     assert report["counts"] == {"succeeded": sum(len(cell.jobs) for cell in result.cells)}
     assert len(report["cells"]) == len(result.cells) and set(report["cells"][0]) > CELL_KEYS
     assert [claim["id"] for claim in report["claims"]] == [
-        "faster", "higher_lr", "initialization", "regularization", "cost", "covariate_shift"
+        "faster", "higher_lr", "initialization", "regularization", "cost", "covariate_shift", "small_batches"
     ]  # fmt: skip
     assert all(claim["verdict"] in {"supported", "not_supported", "inconclusive"} for claim in report["claims"])
 

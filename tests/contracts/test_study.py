@@ -99,7 +99,13 @@ def test_the_claims_preset_covers_every_claim_with_three_seeds_and_validation():
     assert sections == {name for names in CLAIM_SECTIONS.values() for name in names}
     assert made.seeds == SEEDS and made.jobs <= MAX_STUDY_JOBS
     for cell in made.cells:
-        assert cell.values["model.norm"] in ("none", "batchnorm", "torch_batchnorm")
+        assert cell.values["model.norm"] in (
+            "none",
+            "batchnorm",
+            "torch_batchnorm",
+            "sync_batchnorm",
+            "ghost_batchnorm",
+        )
         if cell.section != "cost":
             assert cell.specs[0].training.validation_split > 0
     lrs = {cell.values["optimizer.lr"] for cell in made.cells if cell.section == "learning_rate"}
@@ -114,3 +120,17 @@ def test_scale_multiplies_the_steps():
     assert large.cells[0].specs[0].training.steps == 6000
     assert large.cells[0].specs[0].training.track_activations
     assert small.name == "Ioffe & Szegedy 2015, Figure 1 (scale 0.1)"
+
+
+def test_small_batches_trains_every_norm_over_two_processes_at_a_tiny_and_a_large_share():
+    made = preset_plan(PresetStudy(preset="claims"))
+    cells = [cell for cell in made.cells if cell.section == "small_batches"]
+    shares = {
+        (cell.values["model.norm"], spec.training.batch_size // spec.training.processes)
+        for cell in cells
+        for spec in cell.specs
+    }
+    norms = {"none", "batchnorm", "sync_batchnorm", "ghost_batchnorm"}
+    assert shares == {(norm, share) for norm in norms for share in (2, 32)}
+    assert {spec.model.norm_options.virtual_batch_size for cell in cells for spec in cell.specs} == {2}
+    assert all(spec.training.processes == 2 and not spec.training.track_ics for cell in cells for spec in cell.specs)

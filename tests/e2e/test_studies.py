@@ -13,7 +13,7 @@ from scipy import stats
 
 FINISHED = {"succeeded", "failed", "cancelled"}
 VERDICTS = {"supported", "not_supported", "inconclusive"}
-CLAIMS = {"faster", "higher_lr", "initialization", "regularization", "cost", "covariate_shift"}
+CLAIMS = {"faster", "higher_lr", "initialization", "regularization", "cost", "covariate_shift", "small_batches"}
 GRID = {
     "name": "e2e",
     "base": {
