@@ -37,7 +37,7 @@ BATCH_AXIS = "training.batch_size"
 SWEEP_LABELS = {
     "optimizer.lr": "learning rate (optimizer.lr; log scale)",
     "model.init.scale": "initial weight scale (model.init.scale; log scale)",
-    BATCH_AXIS: "batch size, split over training.processes (training.batch_size; log scale)",
+    BATCH_AXIS: "batch size (training.batch_size; log scale)",
 }
 LEGEND_LINE = 0.17  # inches per legend entry at x-small: the figure grows so a long legend stays below the title
 NO_DATA = "no finished runs yet"
