@@ -55,7 +55,7 @@ class _BatchRenorm(BatchNormBase):
         F.check_batch_norm_args(input, running_mean, running_var, self.weight, self.bias, True, factor, self.eps)
         ops = _paths.kernels_for(input)
         if ops is not None:
-            rmax, dmax = warmup_limits(self.rmax, self.dmax, self.warmup, self.num_batches_tracked - 1, torch.float64)
+            rmax, dmax = self._limits(torch.float64)
             args = (running_mean, running_var, float(rmax), float(dmax), factor, self.eps)
             return ops.batch_renorm_training.default(input, self.weight, self.bias, *args)
         mean, var = _paths.batch_mean_var(input)
@@ -67,12 +67,17 @@ class _BatchRenorm(BatchNormBase):
         self, mean: Tensor, var: Tensor, running_mean: Tensor, running_var: Tensor
     ) -> tuple[Tensor, Tensor]:
         """r and d from the batch and running statistics, clipped to this step's limits (no autograd history)."""
-        # forward() has already counted this step in num_batches_tracked.
-        rmax, dmax = warmup_limits(self.rmax, self.dmax, self.warmup, self.num_batches_tracked - 1, mean.dtype)
+        rmax, dmax = self._limits(mean.dtype)
         sigma = torch.sqrt(running_var.to(var.dtype) + self.eps)
         r = (torch.sqrt(var + self.eps) / sigma).clamp(1 / rmax, rmax)
         d = ((mean - running_mean.to(mean.dtype)) / sigma).clamp(-dmax, dmax)
         return r, d
+
+    def _limits(self, dtype: torch.dtype) -> tuple[Tensor | float, Tensor | float]:
+        """This step's rmax and dmax; without a warm-up no tensor op (forward() has counted this step already)."""
+        if self.warmup == 0:
+            return self.rmax, self.dmax
+        return warmup_limits(self.rmax, self.dmax, self.warmup, self.num_batches_tracked - 1, dtype)
 
     def _effective_affine(self, r: Tensor, d: Tensor) -> tuple[Tensor, Tensor]:
         """(gamma * r, gamma * d + beta): the renormalization folded into the affine transform."""
