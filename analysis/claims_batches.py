@@ -27,28 +27,32 @@ SMALL_BATCHES = {
 }
 
 
+def label(norm: str, batch: int) -> str:
+    """A cell's name in the evidence, e.g. 'sync_batchnorm batch 4'."""
+    return f"{norm} batch {batch}"
+
+
 def _accuracies(cells: list[CellResult], batches: list[int]) -> dict[str, list[float]]:
-    """Final test accuracy of every finished run per cell label ('<norm> batch <size>'), failed runs as chance."""
+    """Final test accuracy of every finished run per cell label, failed runs as chance."""
     found = {}
     for norm in NORMS:
         for batch in batches:
             cell = arm(cells, norm, **{BATCH: batch})
             runs = finished(cell) if cell is not None else []
-            found[f"{norm} batch {batch}"] = [x for job in runs if (x := scored(job, FIELD)) is not None]
+            found[label(norm, batch)] = [x for job in runs if (x := scored(job, FIELD)) is not None]
     return found
 
 
-def _over_none(test: dict[str, list[float]], norm: str, batch: int) -> dict[str, Any] | None:
-    """The norm's final test accuracy minus none's at one batch size."""
-    return difference(test[f"{norm} batch {batch}"], test[f"{NONE} batch {batch}"])
+def _minus(test: dict[str, list[float]], norm: str, other: str, batch: int) -> dict[str, Any] | None:
+    """One norm's final test accuracy minus another's at one batch size, with its Welch interval."""
+    return difference(test[label(norm, batch)], test[label(other, batch)])
 
 
 def _degradation(test: dict[str, list[float]], small: int, large: int) -> dict[str, Any] | None:
     """BN's benefit over none at the small batch minus its benefit at the large one (none absorbs the batch's own
     effect on training), with its Welch interval."""
-    signs = {f"{BN} batch {small}": 1.0, f"{NONE} batch {small}": -1.0, f"{BN} batch {large}": -1.0}
-    signs[f"{NONE} batch {large}"] = 1.0
-    return contrast([(test[label], sign) for label, sign in signs.items()])
+    signs = [(BN, small, 1.0), (NONE, small, -1.0), (BN, large, -1.0), (NONE, large, 1.0)]
+    return contrast([(test[label(norm, batch)], sign) for norm, batch, sign in signs])
 
 
 def _judged(found: dict[str, Any] | None, direction: int) -> str:
@@ -69,17 +73,17 @@ def small_batches(result: StudyResult) -> dict[str, Any]:
     processes = info.base.get("training", {}).get("processes", 1)
     test = _accuracies(cells, [small, large])
     degradation = _degradation(test, small, large)
-    repair = difference(test[f"{SYNC} batch {small}"], test[f"{BN} batch {small}"])
+    repair = _minus(test, SYNC, BN, small)
     evidence = {
         "processes": processes,
         "per_process_batch": {batch: batch // processes for batch in batches},
         "virtual_batch_size": info.base.get("model", {}).get("norm_options", {}).get("virtual_batch_size"),
         "test_acc": {label: summarize(found) for label, found in test.items()},
-        "over_none": {f"{norm} batch {b}": _over_none(test, norm, b) for norm in NORMS[1:] for b in (small, large)},
+        "over_none": {label(norm, b): _minus(test, norm, NONE, b) for norm in NORMS[1:] for b in (small, large)},
         "degradation": degradation,
         "repair": repair,
-        "ghost_minus_bn_large": difference(test[f"{GHOST} batch {large}"], test[f"{BN} batch {large}"]),
-        "missing": missing({f"{n} batch {b}": arm(cells, n, **{BATCH: b}) for n in NORMS for b in (small, large)}),
+        "ghost_minus_bn_large": _minus(test, GHOST, BN, large),
+        "missing": missing({label(n, b): arm(cells, n, **{BATCH: b}) for n in NORMS for b in (small, large)}),
     }
     verdict = combine([_judged(degradation, -1), _judged(repair, 1)])
     return make_claim(SMALL_BATCHES, verdict, _rule_words(), evidence, _finding(evidence, small, large))

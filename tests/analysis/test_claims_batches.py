@@ -78,3 +78,12 @@ def test_a_study_still_running_is_inconclusive_and_names_the_missing_cells():
     assert claim["verdict"] == "inconclusive" and claim["evidence"]["repair"] is None
     assert claim["evidence"]["missing"] == ["sync_batchnorm batch 4", "sync_batchnorm batch 64"]
     assert claim["summary"].startswith("Missing: sync_batchnorm batch 4, sync_batchnorm batch 64.")
+
+
+def test_a_claims_study_without_the_section_is_inconclusive_and_says_so():
+    study = claims_study()
+    study.sections[:] = [section for section in study.sections if section.name != "small_batches"]
+    claim = small_batches(study)
+    assert claim["verdict"] == "inconclusive"
+    assert claim["evidence"]["missing"] == ["section small_batches with two batch sizes"]
+    assert claim["summary"].startswith("Missing: section small_batches with two batch sizes.")
