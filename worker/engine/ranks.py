@@ -13,6 +13,7 @@ import torch.distributed as dist
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
+import bn
 from worker.engine.device import CPU, rng_state
 
 # Why a run stops, coded for the broadcast; None: it goes on.
@@ -26,6 +27,12 @@ class Decision:
 
     reason: str | None = None
     checkpoint: bool = False
+
+
+def reads_running_stats(model: nn.Module) -> bool:
+    """Whether a training forward reads the running statistics (batch renorm's r and d), so that every rank must use
+    rank 0's; elsewhere only rank 0's are ever read (it alone evaluates and checkpoints), and the others may drift."""
+    return any(isinstance(module, bn.BatchRenorm1d | bn.BatchRenorm2d) for module in model.modules())
 
 
 class Solo:
@@ -97,9 +104,10 @@ class Group(Solo):
         return [state.cpu() for state in states]
 
     def wrap(self, model: nn.Module) -> nn.Module:
-        """DistributedDataParallel: rank 0's weights and buffers to every rank, gradients averaged over ranks."""
+        """DistributedDataParallel: rank 0's weights and buffers to every rank at the start, gradients averaged over
+        ranks; rank 0's buffers again at every forward only where training reads them (one collective a step less)."""
         device_ids = [self.device.index] if self.device.type == "cuda" else None
-        return DistributedDataParallel(model, device_ids=device_ids)
+        return DistributedDataParallel(model, device_ids=device_ids, forward_sync_buffers=reads_running_stats(model))
 
     def seed_own_stream(self, seed: int) -> None:
         """Ranks other than 0 draw their own dropout masks, from a stream of their own."""

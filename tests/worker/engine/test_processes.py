@@ -122,6 +122,17 @@ def test_a_paused_multi_process_job_resumes_exactly(data_dir):
     assert_same_tensors(resumed.checkpoint()["model"], whole.checkpoint()["model"])
 
 
+@pytest.mark.parametrize("norm", ["batchnorm", "batch_renorm"])
+def test_per_rank_statistics_resume_exactly(data_dir, norm):
+    """Rank 1's running statistics stay its own with batchnorm (never read: rank 0 alone evaluates and saves), but are
+    rank 0's at every forward with batch renorm, whose training reads them; either way a resume changes nothing."""
+    spec = spec_for(norm, 2, checkpoint_every=8)
+    whole = trained(spec, data_dir)
+    resumed = trained(spec, data_dir, resume=trained(spec, data_dir, Collector(pause_after=8)).checkpoint(8))
+    assert resumed.deterministic() == [point for point in whole.deterministic() if point[0] > 8]
+    assert_same_tensors(resumed.checkpoint()["model"], whole.checkpoint()["model"])
+
+
 def test_a_stop_ends_every_rank_at_the_same_step(data_dir):
     cancelled = trained(spec_for("batchnorm", 3), data_dir, Collector(stop_after=5))
     assert cancelled.summary["stop_reason"] == "cancelled" and cancelled.summary["steps_done"] == 5
