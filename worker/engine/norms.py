@@ -13,6 +13,12 @@ _BATCH_NORMS = {
     "ghost_batchnorm": (bn.GhostBatchNorm1d, bn.GhostBatchNorm2d),
     "batch_renorm": (bn.BatchRenorm1d, bn.BatchRenorm2d),
 }
+_READ_RUNNING_STATS_IN_TRAINING = _BATCH_NORMS["batch_renorm"]  # r and d correct the batch towards them
+
+
+def reads_running_stats(model: nn.Module) -> bool:
+    """Whether some layer's training forward reads its running statistics (only batch renorm's does)."""
+    return any(isinstance(module, _READ_RUNNING_STATS_IN_TRAINING) for module in model.modules())
 
 
 def make_norm(kind: str, width: int, spatial_dims: int, options: NormOptions) -> nn.Module:

@@ -13,8 +13,8 @@ import torch.distributed as dist
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
-import bn
 from worker.engine.device import CPU, rng_state
+from worker.engine.norms import reads_running_stats
 
 # Why a run stops, coded for the broadcast; None: it goes on.
 STOP_REASONS = (None, "diverged", "target_reached", "cancelled", "paused")
@@ -27,12 +27,6 @@ class Decision:
 
     reason: str | None = None
     checkpoint: bool = False
-
-
-def reads_running_stats(model: nn.Module) -> bool:
-    """Whether a training forward reads the running statistics (batch renorm's r and d), so that every rank must use
-    rank 0's; elsewhere only rank 0's are ever read (it alone evaluates and checkpoints), and the others may drift."""
-    return any(isinstance(module, bn.BatchRenorm1d | bn.BatchRenorm2d) for module in model.modules())
 
 
 class Solo:
@@ -105,7 +99,8 @@ class Group(Solo):
 
     def wrap(self, model: nn.Module) -> nn.Module:
         """DistributedDataParallel: rank 0's weights and buffers to every rank at the start, gradients averaged over
-        ranks; rank 0's buffers again at every forward only where training reads them (one collective a step less)."""
+        ranks; rank 0's buffers again at every forward only where training reads them (batch renorm). Elsewhere only
+        rank 0's are ever read (it alone evaluates and checkpoints), so the others may drift: one collective less."""
         device_ids = [self.device.index] if self.device.type == "cuda" else None
         return DistributedDataParallel(model, device_ids=device_ids, forward_sync_buffers=reads_running_stats(model))
 
