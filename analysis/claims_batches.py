@@ -68,7 +68,7 @@ def small_batches(result: StudyResult) -> dict[str, Any]:
     batches = sorted(info.grid.get(BATCH, [])) if info else []
     if len(batches) < 2:
         evidence = {"missing": [f"section {CLAIM_SECTIONS['small_batches'][0]} with two batch sizes"]}
-        return make_claim(SMALL_BATCHES, INCONCLUSIVE, _rule_words(), evidence, _finding(evidence, 0, 0))
+        return make_claim(SMALL_BATCHES, INCONCLUSIVE, _rule_words(), evidence, _finding(evidence))
     small, large = batches[0], batches[-1]
     processes = info.base.get("training", {}).get("processes", 1)
     test = _accuracies(cells, [small, large])
@@ -78,7 +78,7 @@ def small_batches(result: StudyResult) -> dict[str, Any]:
         "processes": processes,
         "per_process_batch": {batch: batch // processes for batch in batches},
         "virtual_batch_size": info.base.get("model", {}).get("norm_options", {}).get("virtual_batch_size"),
-        "test_acc": {label: summarize(found) for label, found in test.items()},
+        "test_acc": {name: summarize(found) for name, found in test.items()},
         "over_none": {label(norm, b): _minus(test, norm, NONE, b) for norm in NORMS[1:] for b in (small, large)},
         "degradation": degradation,
         "repair": repair,
@@ -86,7 +86,7 @@ def small_batches(result: StudyResult) -> dict[str, Any]:
         "missing": missing({label(n, b): arm(cells, n, **{BATCH: b}) for n in NORMS for b in (small, large)}),
     }
     verdict = combine([_judged(degradation, -1), _judged(repair, 1)])
-    return make_claim(SMALL_BATCHES, verdict, _rule_words(), evidence, _finding(evidence, small, large))
+    return make_claim(SMALL_BATCHES, verdict, _rule_words(), evidence, _finding(evidence))
 
 
 def _rule_words() -> str:
@@ -103,12 +103,13 @@ def _rule_words() -> str:
     )
 
 
-def _finding(evidence: dict[str, Any], small: int | None, large: int | None) -> str:
+def _finding(evidence: dict[str, Any]) -> str:
     """The two judged numbers and the ghost BN control in sentences."""
     degradation, repair = evidence.get("degradation"), evidence.get("repair")
     if degradation is None or repair is None:
         return "Missing: " + ", ".join(evidence["missing"]) + "."
     per = evidence["per_process_batch"]
+    small, large = min(per), max(per)
     words = (
         f"Over {evidence['processes']} processes, BN's accuracy gain over none at batch {small} ({per[small]} per "
         f"process) minus its gain at batch {large} ({per[large]} per process): {degradation['estimate']:+.3f}"
